@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/** An environment shape: every variable a service reads, with its default. */
+export type EnvSchema = z.ZodObject<Record<string, z.ZodType>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Reads `env` through `schema`. Every variable has a default that works for the native stack, so a bad value
+ * is the only way to fail, and then every bad value is named in one error.
+ */
+export function parseEnv<S extends EnvSchema>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+}
+
+/** The names of the variables a schema reads, so deployments can be checked against it. */
+export function envNames(schema: EnvSchema): string[] {
+  return Object.keys(schema.shape);
+}
+
+export const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+
+export const httpUrl = (fallback: string) =>
+  z
+    .url({ protocol: /^https?$/ })
+    .default(fallback)
+    .transform((url) => url.replace(/\/+$/, ''));
+
+/** A comma-separated list such as `KAFKA_BROKERS=broker-1:9092,broker-2:9092`. */
+export const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+    .pipe(z.array(z.string()).min(1));
+
+export const milliseconds = (fallback: number) => z.coerce.number().int().min(0).default(fallback);

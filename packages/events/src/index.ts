@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** The topic checkouts are published to, keyed by order id. */
+export const ORDERS_TOPIC = 'orders';
+/** Where messages that can never be processed go, with headers saying why. */
+export const ORDERS_DEAD_LETTER_TOPIC = 'orders.DLQ';
+
+export const orderItemSchema = z.object({
+  sku: z.string().min(1).max(64),
+  quantity: z.number().int().positive().max(1000),
+});
+
+/** Published once the inventory, billing and delivery steps of a checkout have all succeeded. */
+export const orderPlacedSchema = z.object({
+  type: z.literal('OrderPlaced'),
+  orderId: z.string().min(1),
+  email: z.email(),
+  items: z.array(orderItemSchema).min(1),
+  total: z.number().nonnegative(),
+  currency: z.string().length(3),
+  placedAt: z.iso.datetime(),
+});
+
+export type OrderItem = z.infer<typeof orderItemSchema>;
+export type OrderPlaced = z.infer<typeof orderPlacedSchema>;

@@ -1,0 +1,135 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { context, isSpanContextValid, SpanStatusCode, trace } from '@opentelemetry/api';
+import { logger } from '@eshop/logger';
+import express, { type Express, type Router } from 'express';
+import { HttpError, problemHandler } from './problem';
+
+export interface ServiceAppOptions {
+  /** The service's routes. */
+  routes: Router;
+  /** Whether the dependencies the service needs are reachable; `GET /readyz` answers 503 until they are. */
+  isReady?: () => boolean | Promise<boolean>;
+  /** The largest JSON body accepted; a larger one is answered 413. */
+  bodyLimit?: string;
+}
+
+/**
+ * The express app every service shares: JSON bodies, `/healthz` and `/readyz`, a request log line, the W3C
+ * `traceresponse` header, and problem+json answers for every error, including unknown routes.
+ */
+export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16kb' }: ServiceAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(traceResponse, logRequest);
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.use(requireJsonBody, express.json({ limit: bodyLimit, strict: true }), routes);
+  app.use((req, _res) => {
+    throw new HttpError(404, 'Not found', `no route for ${req.method} ${req.path}`);
+  });
+  app.use(
+    problemHandler((error) => {
+      const span = trace.getActiveSpan();
+      span?.recordException(error instanceof Error ? error : String(error));
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      logger.error({ err: error }, 'request failed');
+    }),
+  );
+  return app;
+}
+
+/** The server span's id in a `traceresponse` header, so a caller can go straight to the trace. */
+const traceResponse: express.RequestHandler = (_req, res, next) => {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext && isSpanContextValid(spanContext)) {
+    const flags = spanContext.traceFlags.toString(16).padStart(2, '0');
+    res.setHeader('traceresponse', `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`);
+  }
+  next();
+};
+
+const logRequest: express.RequestHandler = (req, res, next) => {
+  if (req.path === '/healthz' || req.path === '/readyz') return next();
+  const started = performance.now();
+  // Bound to the request's context, so the line carries the request's trace_id and span_id.
+  const done = context.bind(context.active(), () => {
+    logger.info(
+      { method: req.method, route: req.route?.path ?? req.path, status: res.statusCode, duration_ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  });
+  res.once('finish', done);
+  next();
+};
+
+const requireJsonBody: express.RequestHandler = (req, _res, next) => {
+  if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
+    if (!req.is('application/json')) {
+      throw new HttpError(415, 'Unsupported media type', 'send the body as application/json');
+    }
+  }
+  next();
+};
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on `port` (0 for any free port) and resolves once the server accepts connections. */
+export async function listen(app: Express, port: number): Promise<RunningServer> {
+  const server = app.listen(port);
+  await once(server, 'listening');
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      const closed = once(server, 'close');
+      server.close();
+      server.closeIdleConnections();
+      await closed;
+    },
+  };
+}
+
+/**
+ * Runs a service until SIGTERM or SIGINT, then stops accepting requests, lets the ones in flight finish and
+ * releases the service's other resources. The tracing bootstrap exports the last spans once nothing is left.
+ */
+/**
+ * Runs a service's start-up. A failure there (a bad variable, a port in use, an unreachable broker) is one
+ * log line naming it and exit code 1, not a stack trace.
+ */
+export function main(start: () => Promise<unknown>): void {
+  start().catch((error: unknown) => {
+    logger.fatal({ err: error }, `cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}
+
+export async function runService(
+  name: string,
+  app: Express,
+  port: number,
+  releaseResources: () => Promise<void> = async () => {},
+): Promise<RunningServer> {
+  const running = await listen(app, port);
+  logger.info({ port: running.port }, `${name} listening`);
+  const stop = async (signal: NodeJS.Signals) => {
+    logger.info({ signal }, `${name} stopping`);
+    // Whatever still holds the event loop after this long is not going to let go.
+    setTimeout(() => process.exit(1), 10_000).unref();
+    await running.close();
+    await releaseResources();
+  };
+  process.once('SIGTERM', stop).once('SIGINT', stop);
+  return running;
+}

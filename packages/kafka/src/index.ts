@@ -1,0 +1,74 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { logger } from '@eshop/logger';
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose own log lines go through the service's JSON logger. */
+export function createKafka(clientId: string, brokers: string[]): Kafka {
+  const log = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: { message, ...fields } }: LogEntry) => {
+        log[levels[level] ?? 'info'](fields, message);
+      },
+  });
+}
+
+/**
+ * Creates the topics if they do not exist yet. Producer and consumer both call it at start, so neither depends
+ * on the broker's auto-creation or on which of them starts first.
+ */
+export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions = 3): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length > 0) {
+      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions })) });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface KafkaProbe {
+  /** True when the cluster answered a metadata request within `timeoutMs`. */
+  isReachable(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A readiness check for `/readyz`: one admin connection, kept open, asked for the cluster's metadata. */
+export function createKafkaProbe(kafka: Kafka): KafkaProbe {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  let connection: Promise<void> | undefined;
+  return {
+    async isReachable(timeoutMs = 2000) {
+      const timeout = new AbortController();
+      try {
+        connection ??= admin.connect();
+        await Promise.race([
+          connection.then(() => admin.describeCluster()),
+          delay(timeoutMs, undefined, { signal: timeout.signal }).then(() => Promise.reject(new Error('timed out'))),
+        ]);
+        return true;
+      } catch {
+        connection = undefined;
+        return false;
+      } finally {
+        timeout.abort();
+      }
+    },
+    close: () => admin.disconnect(),
+  };
+}

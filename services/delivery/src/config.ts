@@ -1,0 +1,8 @@
+import { parseEnv, port } from '@eshop/config';
+import { z } from 'zod';
+
+export const envSchema = z.object({
+  PORT: port(8083),
+});
+
+export const loadConfig = () => parseEnv(envSchema);

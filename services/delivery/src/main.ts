@@ -1,0 +1,9 @@
+import { main, runService } from '@eshop/http';
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { Schedule } from './schedule';
+
+main(async () => {
+  const config = loadConfig();
+  await runService('delivery', createApp(new Schedule()), config.PORT);
+});

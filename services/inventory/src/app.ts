@@ -1,0 +1,16 @@
+import { createServiceApp, validateBody } from '@eshop/http';
+import { Router } from 'express';
+import { createOrderRequestSchema, type CreateOrderRequest } from './api';
+import type { Stock } from './stock';
+
+export function createApp(stock: Stock) {
+  const routes = Router();
+  routes.post('/createOrder', validateBody(createOrderRequestSchema), (req, res) => {
+    const { orderId, items } = req.body as CreateOrderRequest;
+    res.status(201).json(stock.reserve(orderId, items));
+  });
+  routes.get('/catalog', (_req, res) => {
+    res.json(stock.catalog());
+  });
+  return createServiceApp({ routes });
+}

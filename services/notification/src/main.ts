@@ -1,0 +1,9 @@
+import { main, runService } from '@eshop/http';
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { Mailbox } from './mailbox';
+
+main(async () => {
+  const config = loadConfig();
+  await runService('notification', createApp(new Mailbox(config.MAILBOX_SIZE)), config.PORT);
+});
