@@ -40,3 +40,19 @@ export const list = (fallback: string) =>
     .pipe(z.array(z.string()).min(1));
 
 export const milliseconds = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
+/**
+ * The variables every service reads beside its own schema: the standard OpenTelemetry ones read by the tracing
+ * bootstrap and the SDK, and the logger's level. Deployments are checked against this list and the schemas.
+ */
+export const SHARED_ENV_NAMES = [
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_PROPAGATORS',
+  'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'OTEL_LOG_LEVEL',
+  'LOG_LEVEL',
+] as const;
