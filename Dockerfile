@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# One recipe for the six services, built from the repository root:
+#   docker build --build-arg SERVICE=inventory -t eshop/inventory .
+# The build steps are scripts/image/*.sh, which CI also runs without Docker (deploy/test/image.test.ts).
+ARG NODE_VERSION=24
+
+# ---- builder: install from the lockfile, compile, deploy one service with production dependencies only
+FROM node:${NODE_VERSION}-slim AS builder
+ARG PNPM_VERSION=10.34.9
+RUN npm install --global "pnpm@${PNPM_VERSION}"
+WORKDIR /repo
+# The store depends on the lockfile alone, so this layer survives source changes.
+COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
+COPY scripts/image/fetch.sh scripts/image/
+RUN bash scripts/image/fetch.sh
+COPY . .
+ARG SERVICE
+RUN test -n "${SERVICE}" || { echo "--build-arg SERVICE=<name> is required" >&2; exit 1; }; \
+    bash scripts/image/build.sh "${SERVICE}" /out
+
+# ---- runtime: the same Node major, compiled JavaScript only, not root
+FROM node:${NODE_VERSION}-slim
+ARG SERVICE
+ENV NODE_ENV=production \
+    OTEL_SERVICE_NAME=${SERVICE}
+WORKDIR /app
+# Owned by root and read-only for the app's user: the root filesystem can be mounted read-only.
+COPY --from=builder /out ./
+# The node image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 CMD ["node", "healthcheck.js", "/healthz"]
+# Tracing is preloaded exactly as natively: it patches http, express and kafkajs before the service loads them.
+CMD ["node", "--require", "@eshop/tracing/register", "dist/src/main.js"]

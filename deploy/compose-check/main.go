@@ -1,0 +1,68 @@
+// compose-check loads a Compose file the way `docker compose config` does, with compose-go, the loader Docker
+// Compose itself uses: .env interpolation, validation against the Compose Specification JSON schema (unknown
+// keys rejected), then the model's own checks (unknown services in depends_on, bad durations, ...). It prints
+// the resolved project as JSON, which deploy/test/compose.test.ts checks further. Exit 1 on any error.
+//
+//	go run . <compose file>
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/sirupsen/logrus"
+)
+
+// compose-go only warns about an unset variable or an obsolete key; here every warning fails the check.
+type failOnWarning struct{ count int }
+
+func (h *failOnWarning) Levels() []logrus.Level { return []logrus.Level{logrus.WarnLevel} }
+func (h *failOnWarning) Fire(*logrus.Entry) error {
+	h.count++
+	return nil
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: compose-check <compose file>")
+		os.Exit(2)
+	}
+	warnings := &failOnWarning{}
+	logrus.AddHook(warnings)
+	file, err := filepath.Abs(os.Args[1])
+	if err != nil {
+		fail(err)
+	}
+	// Only the .env beside the file, not this machine's environment: the result must not depend on who runs it.
+	options, err := cli.NewProjectOptions(
+		[]string{file},
+		cli.WithWorkingDirectory(filepath.Dir(file)),
+		cli.WithEnvFiles(),
+		cli.WithDotEnv,
+		cli.WithResolvedPaths(false),
+	)
+	if err != nil {
+		fail(err)
+	}
+	project, err := options.LoadProject(context.Background())
+	if err != nil {
+		fail(err)
+	}
+	if warnings.count > 0 {
+		fail(fmt.Errorf("%d warning(s) above", warnings.count))
+	}
+	out, err := json.MarshalIndent(project, "", "  ")
+	if err != nil {
+		fail(err)
+	}
+	fmt.Println(string(out))
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "compose-check:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { addressesIn, envProblems, expectedHost, SERVICES } from '../src/env';
+import { IstioSchemas } from '../src/istio';
+import { find, ISTIO_PORT_NAME, isIstio, parseObjects, type K8sObject } from '../src/k8s';
+import { REPO_ROOT, run } from '../src/run';
+import { istioApiDir, KUBERNETES_VALIDATE_HINT, KUBERNETES_VERSION, kustomizeBuild } from '../src/tools';
+
+const K8S_DIR = join(REPO_ROOT, 'k8s');
+const NAMESPACE = 'eshop';
+const DOMAIN = `${NAMESPACE}.svc.cluster.local`;
+/** The one principal from outside the kustomization: istioctl's default ingress gateway. */
+const INGRESS_GATEWAY = 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account';
+const principal = (serviceAccount: string) => `cluster.local/ns/${NAMESPACE}/sa/${serviceAccount}`;
+
+/** Who may call whom (issue 3): the AuthorizationPolicies must say exactly this for the six services. */
+const CALLERS: Record<string, string[]> = {
+  eshop: [INGRESS_GATEWAY],
+  inventory: [principal('eshop')],
+  billing: [principal('eshop')],
+  delivery: [principal('eshop')],
+  notification: [principal('kafka-consumer')],
+};
+
+/** Validates with kubernetes-validate --strict: unknown fields are errors, and so is any warning. */
+function kubernetesValidate(objects: K8sObject[]): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'eshop-k8s-'));
+  try {
+    const file = join(dir, 'objects.yaml');
+    writeFileSync(file, objects.map((object) => stringify(object)).join('---\n'));
+    const result = run('kubernetes-validate', ['--strict', '--quiet', '-k', KUBERNETES_VERSION, file], { hint: KUBERNETES_VALIDATE_HINT });
+    // On failure it also prints Python tracebacks with the whole schema: its ERROR lines say enough.
+    return { status: result.status, output: result.stdout.trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('k8s/ for a cluster with Istio', () => {
+  let objects: K8sObject[];
+  let istio: IstioSchemas;
+  const all = (kind: string) => objects.filter((object) => object.kind === kind);
+  const podSpec = (workload: K8sObject) => workload.spec.template.spec;
+
+  before(() => {
+    objects = parseObjects(kustomizeBuild(K8S_DIR));
+    istio = new IstioSchemas(istioApiDir());
+  });
+
+  it('renders with kustomize into namespace eshop, labelled for sidecar injection', () => {
+    assert.ok(objects.length > 0);
+    const namespace = find(objects, 'Namespace', NAMESPACE);
+    assert.equal(namespace?.metadata.labels?.['istio-injection'], 'enabled');
+    for (const object of objects.filter((o) => o.kind !== 'Namespace')) {
+      assert.equal(object.metadata.namespace, NAMESPACE, `${object.kind}/${object.metadata.name}`);
+    }
+  });
+
+  it('validates every Kubernetes object against the Kubernetes schemas, unknown fields rejected', () => {
+    const result = kubernetesValidate(objects.filter((object) => !isIstio(object)));
+    assert.equal(result.output, '');
+    assert.equal(result.status, 0);
+  });
+
+  it('has kubernetes-validate reject an unknown field', () => {
+    const deployment = structuredClone(find(objects, 'Deployment', 'eshop')!);
+    deployment.spec.template.spec.containers[0].readinesProbe = deployment.spec.template.spec.containers[0].readinessProbe;
+    const result = kubernetesValidate([deployment]);
+    assert.notEqual(result.status, 0);
+    assert.match(result.output, /readinesProbe/);
+  });
+
+  it("validates every Istio object against Istio's CRD schemas, unknown fields rejected", () => {
+    const istioObjects = objects.filter(isIstio);
+    assert.ok(istioObjects.length >= 5);
+    for (const file of ['mesh-telemetry.yaml']) {
+      istioObjects.push(...parseObjects(readFileSync(join(K8S_DIR, 'istio', file), 'utf8')));
+    }
+    const problems = istioObjects.flatMap((object) =>
+      istio.problems(object).map((problem) => `${object.kind}/${object.metadata.name}: ${problem}`),
+    );
+    assert.deepEqual(problems, []);
+  });
+
+  it("has Istio's schemas reject an unknown field and an unknown version", () => {
+    const telemetry = structuredClone(find(objects, 'Telemetry', 'tracing')!);
+    telemetry.spec.tracing[0].randomSamplingPercent = 100;
+    assert.match(istio.problems(telemetry).join('\n'), /randomSamplingPercent/);
+    assert.match(istio.problems({ apiVersion: 'telemetry.istio.io/v9', kind: 'Telemetry' }).join(), /serves no/);
+  });
+
+  it('gives every service a ServiceAccount, a Deployment and a Service with Istio port names and app/version labels', () => {
+    for (const name of SERVICES) {
+      assert.ok(find(objects, 'ServiceAccount', name), `${name} ServiceAccount`);
+      const deployment = find(objects, 'Deployment', name);
+      assert.ok(deployment, `${name} Deployment`);
+      const labels = deployment.spec.template.metadata.labels;
+      assert.equal(labels.app, name);
+      assert.ok(labels.version, `${name} version label`);
+      assert.equal(podSpec(deployment).serviceAccountName, name);
+      const service = find(objects, 'Service', name);
+      assert.ok(service, `${name} Service`);
+      assert.deepEqual(service.spec.selector, { app: name });
+      assert.deepEqual(service.spec.ports.map((port: { name: string }) => port.name), ['http']);
+    }
+    for (const service of all('Service')) {
+      for (const port of service.spec.ports) {
+        assert.match(port.name, ISTIO_PORT_NAME, `Service ${service.metadata.name} port ${port.port}`);
+      }
+    }
+  });
+
+  it('probes /readyz and /healthz, sets requests and limits, and runs every container restricted', () => {
+    for (const workload of [...all('Deployment'), ...all('StatefulSet')]) {
+      const name = workload.metadata.name;
+      const pod = podSpec(workload);
+      assert.equal(pod.securityContext?.runAsNonRoot, true, `${name} runAsNonRoot`);
+      assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${name} seccomp`);
+      for (const container of pod.containers) {
+        for (const kind of ['requests', 'limits']) {
+          assert.ok(container.resources?.[kind]?.cpu && container.resources?.[kind]?.memory, `${name} ${kind}`);
+        }
+        assert.ok(container.readinessProbe && container.livenessProbe, `${name} probes`);
+        const security = container.securityContext ?? {};
+        assert.equal(security.allowPrivilegeEscalation, false, `${name} allowPrivilegeEscalation`);
+        assert.deepEqual(security.capabilities?.drop, ['ALL'], `${name} capabilities`);
+        // Kafka's image writes its configuration at start; every other container has a read-only root.
+        if (name !== 'kafka') assert.equal(security.readOnlyRootFilesystem, true, `${name} readOnlyRootFilesystem`);
+      }
+    }
+    for (const name of SERVICES) {
+      const container = podSpec(find(objects, 'Deployment', name)!).containers[0];
+      assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'http' }, name);
+      assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'http' }, name);
+      assert.equal(container.image, `eshop/${name}:dev`);
+    }
+  });
+
+  it('sets exactly the variables each service reads, with the required ones present and no fault turned on', () => {
+    const problems = SERVICES.flatMap((name) =>
+      envProblems(name, containerEnv(find(objects, 'Deployment', name)!)).map((problem) => `${name}: ${problem}`),
+    );
+    assert.deepEqual(problems, []);
+  });
+
+  it('points every address at a Service port that reaches a container listening there', () => {
+    const problems: string[] = [];
+    for (const name of SERVICES) {
+      const deployment = find(objects, 'Deployment', name)!;
+      const env = containerEnv(deployment);
+      const ports = podSpec(deployment).containers[0].ports;
+      assert.deepEqual(ports.map((port: { containerPort: number }) => port.containerPort), [Number(env.PORT)], `${name} listens on PORT`);
+      for (const { name: variable, host, port } of addressesIn(name, env)) {
+        const wrongService = (expectedHost(variable) ?? host.split('.')[0]) !== host.split('.')[0];
+        if (wrongService || !serviceTargets(host, port)) problems.push(`${name}: ${variable} → ${host}:${port} is no Service port with a matching container port`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('routes /checkout from the gateway to a Service port that exists', () => {
+    const gateways = all('Gateway').map((gateway) => gateway.metadata.name);
+    const virtualServices = all('VirtualService');
+    assert.ok(virtualServices.length > 0);
+    for (const virtualService of virtualServices) {
+      for (const gateway of virtualService.spec.gateways ?? []) assert.ok(gateways.includes(gateway), `gateway ${gateway}`);
+      for (const route of virtualService.spec.http ?? []) {
+        for (const { destination } of route.route) {
+          assert.ok(serviceTargets(destination.host, destination.port?.number), `${virtualService.metadata.name} → ${destination.host}`);
+        }
+      }
+    }
+    const paths = virtualServices.flatMap((vs) => vs.spec.http.flatMap((route: any) => route.match.map((m: any) => m.uri.exact ?? m.uri.prefix))); // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.ok(paths.includes('/checkout'));
+  });
+
+  it('allows each service only its legitimate callers, each a real ServiceAccount or the ingress gateway', () => {
+    const serviceAccounts = new Set(all('ServiceAccount').map((account) => principal(account.metadata.name)));
+    const policies = all('AuthorizationPolicy');
+    const allowed = new Map<string, string[]>();
+    for (const policy of policies) {
+      const selector = policy.spec.selector?.matchLabels;
+      if (!selector) {
+        assert.deepEqual(policy.spec, {}, `${policy.metadata.name}: a namespace-wide policy may only be allow-nothing`);
+        continue;
+      }
+      assert.equal(policy.spec.action ?? 'ALLOW', 'ALLOW');
+      const workload = [...all('Deployment'), ...all('StatefulSet')].find((w) =>
+        Object.entries(selector).every(([k, v]) => w.spec.template.metadata.labels[k] === v),
+      );
+      assert.ok(workload, `${policy.metadata.name} selects no workload`);
+      const principals: string[] = policy.spec.rules.flatMap((rule: any) => rule.from.flatMap((from: any) => from.source.principals)); // eslint-disable-line @typescript-eslint/no-explicit-any
+      for (const p of principals) assert.ok(serviceAccounts.has(p) || p === INGRESS_GATEWAY, `${policy.metadata.name}: ${p} is no ServiceAccount`);
+      allowed.set(workload.metadata.name, [...(allowed.get(workload.metadata.name) ?? []), ...principals]);
+    }
+    for (const [name, callers] of Object.entries(CALLERS)) assert.deepEqual(allowed.get(name)?.sort(), [...callers].sort(), name);
+    assert.ok(policies.some((policy) => !policy.spec.selector && Object.keys(policy.spec).length === 0), 'allow-nothing');
+    assert.equal(find(objects, 'PeerAuthentication', 'default')?.spec.mtls.mode, 'STRICT');
+  });
+
+  it('traces every request to the jaeger provider that the Istio install values point at Jaeger', () => {
+    const install = parseObjects(readFileSync(join(K8S_DIR, 'istio', 'install-values.yaml'), 'utf8'))[0]!;
+    assert.equal(install.kind, 'IstioOperator');
+    const providers: { name: string; opentelemetry?: { service: string; port: number } }[] = install.spec.meshConfig.extensionProviders;
+    const telemetries = [...all('Telemetry'), ...parseObjects(readFileSync(join(K8S_DIR, 'istio', 'mesh-telemetry.yaml'), 'utf8'))];
+    assert.equal(telemetries.length, 2);
+    for (const telemetry of telemetries) {
+      for (const tracing of telemetry.spec.tracing) {
+        assert.equal(tracing.randomSamplingPercentage, 100);
+        for (const { name } of tracing.providers) {
+          const provider = providers.find((p) => p.name === name);
+          assert.ok(provider?.opentelemetry, `provider ${name}`);
+          assert.ok(serviceTargets(provider.opentelemetry.service, provider.opentelemetry.port), provider.opentelemetry.service);
+        }
+      }
+    }
+    assert.ok(!JSON.stringify(objects).includes('install-values'), 'install values stay out of the kustomization');
+  });
+
+  it('runs Kafka as a one-node KRaft StatefulSet with storage, advertised through its headless Service', () => {
+    const kafka = find(objects, 'StatefulSet', 'kafka')!;
+    assert.ok(kafka.spec.volumeClaimTemplates?.length, 'PersistentVolumeClaim');
+    const headless = find(objects, 'Service', kafka.spec.serviceName)!;
+    assert.equal(headless.spec.clusterIP, 'None');
+    const env = Object.fromEntries(podSpec(kafka).containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    assert.equal(env.KAFKA_PROCESS_ROLES, 'broker,controller');
+    assert.equal(env.KAFKA_ADVERTISED_LISTENERS, `PLAINTEXT://$(POD_NAME).${headless.metadata.name}.${DOMAIN}:9092`);
+    assert.equal(podSpec(kafka).enableServiceLinks, false, 'no KAFKA_PORT from service links');
+  });
+
+  /** Whether host:port names a Service in the namespace whose port leads to a named container port. */
+  function serviceTargets(host: string, port: number): boolean {
+    const name = host.endsWith(`.${DOMAIN}`) ? host.slice(0, -DOMAIN.length - 1) : host.includes('.') ? undefined : host;
+    const service = name === undefined ? undefined : find(objects, 'Service', name);
+    const servicePort = service?.spec.ports.find((p: { port: number }) => p.port === port);
+    if (!service || !servicePort) return false;
+    const workload = [...all('Deployment'), ...all('StatefulSet')].find((w) =>
+      Object.entries(service.spec.selector as Record<string, string>).every(([k, v]) => w.spec.template.metadata.labels[k] === v),
+    );
+    const target = servicePort.targetPort ?? port;
+    return !!workload && podSpec(workload).containers.some((c: { ports?: { name?: string; containerPort: number }[] }) =>
+      c.ports?.some((p) => p.name === target || p.containerPort === target),
+    );
+  }
+});
+
+function containerEnv(deployment: K8sObject): Record<string, string> {
+  const env: { name: string; value?: string }[] = deployment.spec.template.spec.containers[0].env ?? [];
+  return Object.fromEntries(env.map(({ name, value }) => [name, value ?? '']));
+}

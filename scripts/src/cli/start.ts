@@ -1,0 +1,31 @@
+// `pnpm start`: provisions what is missing, starts Kafka, Jaeger and the six services in the foreground, and
+// stops all of them on Ctrl-C or SIGTERM.
+import { SetupError } from '../processes';
+import { SERVICE_PORTS, Stack } from '../stack';
+
+const say = (message: string) => console.log(`[eshop] ${message}`);
+
+async function main(): Promise<void> {
+  let stack: Stack | undefined;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping...');
+    await stack?.stop();
+    say('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', stop).on('SIGTERM', stop);
+
+  stack = await Stack.start({ output: 'terminal', progress: say });
+  say(`Jaeger query API: ${stack.jaegerQueryUrl}/api/services  (no web UI natively: use \`pnpm trace <traceId>\`)`);
+  for (const [service, port] of Object.entries(SERVICE_PORTS)) say(`${service.padEnd(15)} http://localhost:${port}`);
+  say(`ready: curl -s -X POST ${stack.url('eshop')}/checkout -H 'content-type: application/json' \\`);
+  say(`         -d '{"email":"ada@example.com","items":[{"sku":"SKU-1","quantity":2}]}'`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`[eshop] ${error instanceof SetupError ? error.message : error instanceof Error ? error.stack : error}`);
+  process.exit(1);
+});

@@ -1,0 +1,30 @@
+// `pnpm trace <traceId>`: prints a trace's span tree from Jaeger's query API. Jaeger built from its Go module
+// has no web UI, so this is how a trace is seen natively.
+import { JaegerQuery } from '../jaeger';
+import { renderTraceTree } from '../trace-tree';
+
+async function main(): Promise<number> {
+  const traceId = process.argv[2];
+  if (!traceId || !/^[0-9a-f]{32}$/.test(traceId)) {
+    console.error('usage: pnpm trace <traceId>   (32 hex digits, as in the checkout answer or its traceresponse header)');
+    return 2;
+  }
+  const jaeger = new JaegerQuery(process.env.JAEGER_QUERY_URL ?? 'http://localhost:16686');
+  const spans = await jaeger.trace(traceId);
+  if (!spans) {
+    console.error(`Jaeger has no trace ${traceId} (yet: spans arrive about a second after the request).`);
+    return 1;
+  }
+  const services = new Set(spans.map((span) => span.service));
+  console.log(`trace ${traceId}: ${spans.length} spans, ${services.size} services\n`);
+  console.log(renderTraceTree(spans));
+  return 0;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  },
+);

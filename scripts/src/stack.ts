@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { CACHE_DIR, REPO_ROOT } from './paths';
+import { ManagedProcess, run, SetupError, waitFor, type Output } from './processes';
+import { ensureJaegerBinary, ensureKafkaJars, type Progress } from './provision';
+
+/** In start order: the callees first, so that eshop and kafka-consumer find them ready. */
+export const SERVICES = ['inventory', 'billing', 'delivery', 'notification', 'eshop', 'kafka-consumer'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export const SERVICE_PORTS: Record<ServiceName, number> = {
+  eshop: 8080,
+  inventory: 8081,
+  billing: 8082,
+  delivery: 8083,
+  notification: 8084,
+  'kafka-consumer': 8085,
+};
+
+const KAFKA_PORTS = [9092, 9093];
+const JAEGER_PORTS = [4317, 4318, 16686];
+const READY_TIMEOUT_MS = 90_000;
+
+export interface StackOptions {
+  /** `terminal`: the services' JSON log lines go to stdout; `files`: each process logs to `<runDir>/<name>.log`. */
+  output: 'terminal' | 'files';
+  /** Logs and broker data; emptied at start. */
+  runDir?: string;
+  /** Extra environment for one service, on top of the inherited environment. */
+  serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+  progress?: Progress;
+}
+
+/**
+ * The whole demo on this machine: a Kafka broker and a Jaeger (unless `KAFKA_BROKERS` or
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` point elsewhere) and the six services, each started as in production:
+ * `node --require @eshop/tracing/register dist/src/main.js`. `pnpm start` and the end-to-end tests share it.
+ */
+export class Stack {
+  readonly jaegerQueryUrl = process.env.JAEGER_QUERY_URL ?? 'http://localhost:16686';
+  readonly kafkaBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
+  private readonly runDir: string;
+  private readonly progress: Progress;
+  private readonly services = new Map<ServiceName, ManagedProcess>();
+  private kafka?: ManagedProcess;
+  private jaeger?: ManagedProcess;
+  private kafkaJars?: string;
+
+  private constructor(private readonly options: StackOptions) {
+    this.runDir = options.runDir ?? join(CACHE_DIR, 'run');
+    this.progress = options.progress ?? (() => {});
+  }
+
+  static async start(options: StackOptions): Promise<Stack> {
+    const stack = new Stack(options);
+    process.once('exit', () => stack.killNow());
+    try {
+      await stack.startAll();
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  get ownsKafka(): boolean {
+    return process.env.KAFKA_BROKERS === undefined;
+  }
+
+  get ownsJaeger(): boolean {
+    return process.env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined;
+  }
+
+  url(service: ServiceName): string {
+    return `http://localhost:${SERVICE_PORTS[service]}`;
+  }
+
+  private async startAll(): Promise<void> {
+    await assertPortsFree([
+      ...Object.values(SERVICE_PORTS),
+      ...(this.ownsKafka ? KAFKA_PORTS : []),
+      ...(this.ownsJaeger ? JAEGER_PORTS : []),
+    ]);
+    const [jars, jaegerBinary] = await Promise.all([
+      this.ownsKafka ? ensureKafkaJars(this.progress) : undefined,
+      this.ownsJaeger ? ensureJaegerBinary(this.progress) : undefined,
+    ]);
+    await rm(this.runDir, { recursive: true, force: true });
+    await mkdir(this.runDir, { recursive: true });
+    this.progress(`logs in ${this.runDir}`);
+
+    if (jars) {
+      this.kafkaJars = jars;
+      await this.formatKafkaStorage();
+      await this.startKafka();
+    }
+    if (jaegerBinary) await this.startJaeger(jaegerBinary);
+    for (const service of SERVICES) this.launchService(service);
+    await Promise.all(SERVICES.map((service) => this.waitUntilReady(service)));
+  }
+
+  /** KRaft needs its storage formatted with a cluster id before the first start. */
+  private async formatKafkaStorage(): Promise<void> {
+    const template = await readFile(join(REPO_ROOT, 'scripts', 'kafka', 'server.properties'), 'utf8');
+    await mkdir(this.kafkaFile('data'), { recursive: true });
+    await writeFile(this.kafkaFile('server.properties'), template.replaceAll('${DATA_DIR}', this.kafkaFile('data')));
+    const clusterId = randomBytes(16).toString('base64url');
+    await run('java', [...this.kafkaJava(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', this.kafkaFile('server.properties')]);
+  }
+
+  /** Starts the broker on its existing storage and waits until it answers. */
+  async startKafka(): Promise<void> {
+    if (!this.kafkaJars) throw new Error('this stack does not own a Kafka broker');
+    this.progress('starting Kafka on 127.0.0.1:9092');
+    this.kafka = ManagedProcess.start(
+      'kafka',
+      'java',
+      ['-Xmx512m', `-Dlog4j.configuration=file:${join(REPO_ROOT, 'scripts', 'kafka', 'log4j.properties')}`, ...this.kafkaJava(), 'kafka.Kafka', this.kafkaFile('server.properties')],
+      { output: { kind: 'file', path: join(this.runDir, 'kafka.log') } },
+    );
+    await this.waitOrExit(this.kafka, 'Kafka to accept clients', () => kafkaAnswers(this.kafkaBrokers));
+  }
+
+  /** Stops the broker (a controlled shutdown) and keeps its data, for a later `startKafka`. */
+  async stopKafka(): Promise<void> {
+    await this.kafka?.stop(30_000);
+  }
+
+  private async startJaeger(binary: string): Promise<void> {
+    this.progress('starting Jaeger: OTLP on 4317/4318, query API on 16686');
+    this.jaeger = ManagedProcess.start('jaeger', binary, [], { output: { kind: 'file', path: join(this.runDir, 'jaeger.log') } });
+    await this.waitOrExit(this.jaeger, 'Jaeger to answer', async () => {
+      const response = await fetch(`${this.jaegerQueryUrl}/api/services`);
+      return response.ok && (await portOpen(4317));
+    });
+  }
+
+  private launchService(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): ManagedProcess {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.options.serviceEnv?.[service], ...extraEnv, OTEL_SERVICE_NAME: service };
+    // One PORT in the caller's shell would give all six the same port; each keeps its own default.
+    delete env.PORT;
+    const output: Output =
+      this.options.output === 'terminal'
+        ? { kind: 'terminal', prefix: '' }
+        : { kind: 'file', path: join(this.runDir, `${service}.log`) };
+    const child = ManagedProcess.start(service, process.execPath, ['--require', '@eshop/tracing/register', 'dist/src/main.js'], {
+      cwd: join(REPO_ROOT, 'services', service),
+      env,
+      output,
+    });
+    this.services.set(service, child);
+    return child;
+  }
+
+  private async waitUntilReady(service: ServiceName): Promise<void> {
+    await this.waitOrExit(this.services.get(service)!, `${service} to be ready`, async () => {
+      const response = await fetch(`${this.url(service)}/readyz`);
+      return response.ok;
+    });
+  }
+
+  /** Starts a service (again), with extra environment, and waits until it is ready. */
+  async startService(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+    if (this.services.get(service)?.running) throw new Error(`${service} is already running`);
+    this.launchService(service, extraEnv);
+    await this.waitUntilReady(service);
+  }
+
+  async stopService(service: ServiceName): Promise<number | null> {
+    const child = this.services.get(service);
+    await child?.stop();
+    return child ? child.exited : null;
+  }
+
+  /** Stops the services, then the broker and Jaeger, which the services flush their last spans to. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.services.values()].map((child) => child.stop()));
+    await this.kafka?.stop(30_000);
+    await this.jaeger?.stop();
+  }
+
+  private killNow(): void {
+    for (const child of [...this.services.values(), this.kafka, this.jaeger]) child?.killNow();
+  }
+
+  private kafkaFile(name: string): string {
+    return join(this.runDir, 'kafka', name);
+  }
+
+  private kafkaJava(): string[] {
+    return ['-cp', join(this.kafkaJars!, '*')];
+  }
+
+  /** Waits for `check`, but gives up at once, with the end of its log, if the process exits meanwhile. */
+  private async waitOrExit(child: ManagedProcess, what: string, check: () => Promise<boolean>): Promise<void> {
+    const exited = child.exited.then(async (code) => {
+      const log = await readFile(join(this.runDir, `${child.name}.log`), 'utf8').catch(() => '');
+      throw new Error(`${child.name} exited (code ${code}) while waiting for ${what}\n${log.split('\n').slice(-15).join('\n')}`);
+    });
+    await Promise.race([waitFor(what, check, READY_TIMEOUT_MS), exited]);
+    exited.catch(() => {});
+  }
+}
+
+async function kafkaAnswers(brokers: string[]): Promise<boolean> {
+  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+    return true;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.once('connect', () => done(true)).once('error', () => done(false));
+    socket.setTimeout(1000, () => done(false));
+  });
+}
+
+async function assertPortsFree(ports: number[]): Promise<void> {
+  const taken = [];
+  for (const port of ports) if (await portOpen(port)) taken.push(port);
+  if (taken.length > 0) {
+    throw new SetupError(
+      `port ${taken.join(', ')} already in use. Is another \`pnpm start\` (or a Kafka, Jaeger or service) running? ` +
+        'Stop it, or point KAFKA_BROKERS / OTEL_EXPORTER_OTLP_ENDPOINT at the Kafka / Jaeger already running.',
+    );
+  }
+}

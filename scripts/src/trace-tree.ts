@@ -1,0 +1,31 @@
+import type { Span } from './jaeger';
+
+const ms = (micros: number) => `${(micros / 1000).toFixed(1)} ms`;
+
+/**
+ * The span tree of one trace as text: service, span name, kind and duration, with the Kafka hop spelled out
+ * (how long the message waited in the topic) and links to other traces named.
+ */
+export function renderTraceTree(spans: Span[]): string {
+  const ids = new Set(spans.map((span) => span.spanId));
+  const children = new Map<string | undefined, Span[]>();
+  for (const span of spans) {
+    const parent = span.parentId && ids.has(span.parentId) ? span.parentId : undefined;
+    children.set(parent, [...(children.get(parent) ?? []), span]);
+  }
+  const lines: string[] = [];
+  const visit = (span: Span, depth: number) => {
+    const notes = [];
+    const queueTime = span.tags['eshop.kafka.queue_time_ms'];
+    if (queueTime !== undefined) notes.push(`waited ${queueTime} ms in Kafka`);
+    if (span.tags['messaging.destination.name']) notes.push(`topic ${span.tags['messaging.destination.name']}`);
+    if (span.tags['http.response.status_code']) notes.push(`HTTP ${span.tags['http.response.status_code']}`);
+    if (span.tags['otel.status_code'] === 'ERROR') notes.push('ERROR');
+    for (const link of span.links) notes.push(`linked to ${link.traceID}/${link.spanID}`);
+    const label = `${'  '.repeat(depth)}${span.service}: ${span.name} [${span.kind}] ${ms(span.durationMicros)}`;
+    lines.push(notes.length > 0 ? `${label}  (${notes.join(', ')})` : label);
+    for (const child of children.get(span.spanId) ?? []) visit(child, depth + 1);
+  };
+  for (const root of children.get(undefined) ?? []) visit(root, 0);
+  return lines.join('\n');
+}
