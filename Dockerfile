@@ -30,4 +30,5 @@ COPY --from=builder /out ./
 USER 1000:1000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 CMD ["node", "healthcheck.js", "/healthz"]
 # Tracing is preloaded exactly as natively: it patches http, express and kafkajs before the service loads them.
-CMD ["node", "--require", "@eshop/tracing/register", "dist/src/main.js"]
+# kafkajs 2.2.4 sets timers with negative delays; Node 24 warns at every connection, harmlessly.
+CMD ["node", "--disable-warning=TimeoutNegativeWarning", "--require", "@eshop/tracing/register", "dist/src/main.js"]

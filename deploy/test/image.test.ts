@@ -73,7 +73,7 @@ describe(`the image build steps (scripts/image/build.sh ${SERVICE})`, () => {
   it("starts from the deployed folder as the image's CMD does and answers /healthz and its HEALTHCHECK", async () => {
     const port = await freePort();
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, OTEL_SERVICE_NAME: SERVICE, PORT: String(port), NODE_ENV: 'production' };
-    const child = spawn(process.execPath, ['--require', '@eshop/tracing/register', 'dist/src/main.js'], { cwd: out, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--require', '@eshop/tracing/register', 'dist/src/main.js'], { cwd: out, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
