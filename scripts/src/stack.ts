@@ -192,6 +192,18 @@ export class Stack {
     await this.waitUntilReady(service);
   }
 
+  /** SIGKILL: the service gets no chance to finish or commit anything, as in a crash. */
+  async killService(service: ServiceName): Promise<void> {
+    const child = this.services.get(service);
+    child?.killNow();
+    await child?.exited;
+  }
+
+  /** The process id of a running service, e.g. to read its memory from /proc. */
+  servicePid(service: ServiceName): number | undefined {
+    return this.services.get(service)?.pid;
+  }
+
   async stopService(service: ServiceName): Promise<number | null> {
     const child = this.services.get(service);
     await child?.stop();
