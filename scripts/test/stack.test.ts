@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { SetupError } from '../src/processes';
+import { Stack } from '../src/stack';
+
+describe('Stack.start', () => {
+  it('stops with one clear message when a port it needs is taken', async () => {
+    const squatter = createServer().listen(8083, '127.0.0.1');
+    await once(squatter, 'listening');
+    try {
+      await assert.rejects(
+        Stack.start({ output: 'files' }),
+        (error: unknown) => error instanceof SetupError && /port .*8083.* already in use/.test(error.message),
+      );
+    } finally {
+      squatter.close();
+    }
+  });
+});
