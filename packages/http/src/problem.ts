@@ -9,6 +9,9 @@ export interface FieldProblem {
 /**
  * An error that becomes an RFC 9457 problem response: `{ type, title, status, detail, errors? }` served as
  * `application/problem+json`. Throw it from a handler; the service's error handler writes it.
+ *
+ * `errorType` says the request failed at what it was for (a payment declined, a checkout undone), not through
+ * a mistake of its caller: the server span is then marked ERROR with that `error.type`, even for a 4xx.
  */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -19,6 +22,7 @@ export class HttpError extends Error {
     detail?: string,
     readonly errors?: FieldProblem[],
     readonly headers: Record<string, string> = {},
+    readonly errorType?: string,
   ) {
     super(detail ?? title);
   }
@@ -34,8 +38,15 @@ export class HttpError extends Error {
   }
 }
 
-export function fieldProblems(error: z.ZodError): FieldProblem[] {
-  return error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', reason: issue.message }));
+/** One problem per bad field, named by its path under `prefix` (the body when there is none). */
+export function fieldProblems(error: z.ZodError, prefix?: string): FieldProblem[] {
+  const name = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join('.') || '(body)';
+  return error.issues.flatMap((issue) =>
+    // An unknown key is named itself, rather than the object that holds it.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: name([...issue.path, key]), reason: 'unknown name' }))
+      : [{ field: name(issue.path), reason: issue.message }],
+  );
 }
 
 /** Validates and replaces `req.body` with the parsed value; a mismatch is a 400 naming every bad field. */
@@ -50,26 +61,39 @@ export function validateBody(schema: z.ZodType): RequestHandler {
   };
 }
 
-/** Errors thrown by express's own JSON parser, told apart by the `type` it sets. */
-function parserProblem(error: { type?: unknown; message?: string }): HttpError | undefined {
+/**
+ * Errors thrown by express's JSON parser (and the router), told apart by the `type` they set. Any other error
+ * they mark as the client's (a 4xx status, e.g. a broken gzip body or an aborted upload) keeps its status.
+ */
+function parserProblem(error: { type?: unknown; message?: unknown; status?: unknown; expose?: unknown }): HttpError | undefined {
+  const message = typeof error.message === 'string' ? error.message : undefined;
   switch (error.type) {
     case 'entity.parse.failed':
-      return new HttpError(400, 'Malformed JSON', 'the request body is not valid JSON');
+      return new HttpError(400, 'Malformed JSON', 'the request body is not valid JSON', [{ field: '(body)', reason: 'not valid JSON' }]);
     case 'entity.too.large':
-      return new HttpError(413, 'Request body too large', error.message);
+      return new HttpError(413, 'Request body too large', message);
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new HttpError(415, 'Unsupported encoding', error.message);
-    default:
-      return undefined;
+      return new HttpError(415, 'Unsupported encoding', message);
   }
+  if (typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
+    return new HttpError(error.status, 'Bad request', error.expose === true && message ? message : 'the request cannot be read');
+  }
+  return undefined;
 }
 
-export function problemHandler(onUnexpected: (error: unknown) => void): ErrorRequestHandler {
+/** The problem a thrown error becomes: its own, the parser's, or a 500 that tells nothing of the internals. */
+export function asProblem(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  const parsed = typeof error === 'object' && error !== null ? parserProblem(error) : undefined;
+  return parsed ?? new HttpError(500, 'Internal error', 'unexpected error');
+}
+
+/** Writes every error as problem+json; `onFailure` sees those that are the service's (5xx) or the operation's. */
+export function problemHandler(onFailure: (error: unknown, problem: HttpError) => void): ErrorRequestHandler {
   return (error, _req, res, _next) => {
-    const problem =
-      error instanceof HttpError ? error : (parserProblem(error) ?? new HttpError(500, 'Internal error', 'unexpected error'));
-    if (problem.status >= 500) onUnexpected(error);
+    const problem = asProblem(error);
+    if (problem.status >= 500 || problem.errorType) onFailure(error, problem);
     res.status(problem.status).set(problem.headers).type('application/problem+json').json(problem.toProblem());
   };
 }

@@ -1,10 +1,13 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { context, isSpanContextValid, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { logger } from '@eshop/logger';
 import express, { type Express, type Router } from 'express';
+import { idempotency } from './idempotency';
 import { HttpError, problemHandler } from './problem';
+import { recordFailure } from './spans';
+import { traceHeaderCheck } from './trace-headers';
 
 export interface ServiceAppOptions {
   /** The service's routes. */
@@ -17,12 +20,13 @@ export interface ServiceAppOptions {
 
 /**
  * The express app every service shares: JSON bodies, `/healthz` and `/readyz`, a request log line, the W3C
- * `traceresponse` header, and problem+json answers for every error, including unknown routes.
+ * `traceresponse` header, a warning for ignored trace headers, `Idempotency-Key` honoured on every POST, and
+ * problem+json answers for every error, including unknown routes.
  */
 export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16kb' }: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(traceResponse, logRequest);
+  app.use(traceResponse, traceHeaderCheck, logRequest);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -30,16 +34,15 @@ export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16
     const ready = await isReady();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
   });
-  app.use(requireJsonBody, express.json({ limit: bodyLimit, strict: true }), routes);
+  app.use(requireJsonBody, express.json({ limit: bodyLimit, strict: true }), idempotency(), routes);
   app.use((req, _res) => {
     throw new HttpError(404, 'Not found', `no route for ${req.method} ${req.path}`);
   });
   app.use(
-    problemHandler((error) => {
-      const span = trace.getActiveSpan();
-      span?.recordException(error instanceof Error ? error : String(error));
-      span?.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-      logger.error({ err: error }, 'request failed');
+    problemHandler((error, problem) => {
+      recordFailure(trace.getActiveSpan(), error, problem.errorType ?? (error instanceof Error ? error.name : 'unknown'));
+      if (problem.status >= 500 && !problem.errorType) logger.error({ err: error }, 'request failed');
+      else logger.warn({ status: problem.status, error_type: problem.errorType }, `request failed: ${problem.message}`);
     }),
   );
   return app;
@@ -69,8 +72,10 @@ const logRequest: express.RequestHandler = (req, res, next) => {
   next();
 };
 
+/** A request with a body must say it is JSON; an empty body (no length, or 0) is left to the schema to refuse. */
 const requireJsonBody: express.RequestHandler = (req, _res, next) => {
-  if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
+  const length = req.headers['content-length'];
+  if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
     if (!req.is('application/json')) {
       throw new HttpError(415, 'Unsupported media type', 'send the body as application/json');
     }
@@ -101,10 +106,6 @@ export async function listen(app: Express, port: number): Promise<RunningServer>
 }
 
 /**
- * Runs a service until SIGTERM or SIGINT, then stops accepting requests, lets the ones in flight finish and
- * releases the service's other resources. The tracing bootstrap exports the last spans once nothing is left.
- */
-/**
  * Runs a service's start-up. A failure there (a bad variable, a port in use, an unreachable broker) is one
  * log line naming it and exit code 1, not a stack trace.
  */
@@ -115,6 +116,10 @@ export function main(start: () => Promise<unknown>): void {
   });
 }
 
+/**
+ * Runs a service until SIGTERM or SIGINT, then stops accepting requests, lets the ones in flight finish and
+ * releases the service's other resources. The tracing bootstrap exports the last spans once nothing is left.
+ */
 export async function runService(
   name: string,
   app: Express,

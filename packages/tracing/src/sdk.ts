@@ -20,7 +20,7 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): NodeSDK {
   const sdk = new NodeSDK({
     textMapPropagator: createPropagator(config.propagators),
     spanProcessors: [
-      new BaggageAttributesProcessor(['eshop.order.id']),
+      new BaggageAttributesProcessor(['eshop.order.id', 'eshop.fault']),
       // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT; its default, localhost:4317, is the native Jaeger.
       new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: config.batchDelayMs }),
     ],

@@ -1,12 +1,22 @@
-import { createServiceApp, validateBody } from '@eshop/http';
+import { createServiceApp, fieldProblems, HttpError, validateBody } from '@eshop/http';
 import { Router } from 'express';
-import { paymentRequestSchema, type PaymentRequest } from './api';
+import { orderIdSchema, paymentRequestSchema, refundRequestSchema, type PaymentRequest, type RefundRequest } from './api';
 import type { Payments } from './payments';
 
 export function createApp(payments: Payments) {
   const routes = Router();
   routes.post('/payment', validateBody(paymentRequestSchema), (req, res) => {
     res.status(201).json(payments.charge(req.body as PaymentRequest));
+  });
+  routes.post('/refund', validateBody(refundRequestSchema), (req, res) => {
+    res.json(payments.refund((req.body as RefundRequest).orderId));
+  });
+  routes.get('/payment/:orderId', (req, res) => {
+    const orderId = orderIdSchema.safeParse(req.params.orderId);
+    if (!orderId.success) throw new HttpError(400, 'Invalid order id', 'the order id is not valid', fieldProblems(orderId.error));
+    const payment = payments.find(orderId.data);
+    if (!payment) throw new HttpError(404, 'Not found', 'no payment for this order');
+    res.json(payment);
   });
   return createServiceApp({ routes });
 }

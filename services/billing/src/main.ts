@@ -1,3 +1,4 @@
+import { faultFromEnv } from '@eshop/faults';
 import { main, runService } from '@eshop/http';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -5,5 +6,5 @@ import { Payments } from './payments';
 
 main(async () => {
   const config = loadConfig();
-  await runService('billing', createApp(new Payments()), config.PORT);
+  await runService('billing', createApp(new Payments(faultFromEnv('payment-declined', config))), config.PORT);
 });

@@ -1,15 +1,28 @@
 import { orderItemSchema } from '@eshop/events';
 import { z } from 'zod';
 
+export const orderIdSchema = z.string().min(1).max(64);
+
 export const deliveryRequestSchema = z.object({
-  orderId: z.string().min(1).max(64),
+  orderId: orderIdSchema,
   items: z.array(orderItemSchema).min(1).max(50),
 });
 
 export type DeliveryRequest = z.infer<typeof deliveryRequestSchema>;
 
+/** Undoes a delivery. */
+export const cancelDeliveryRequestSchema = z.object({ orderId: orderIdSchema });
+
+export type CancelDeliveryRequest = z.infer<typeof cancelDeliveryRequestSchema>;
+
 export interface Delivery {
   deliveryId: string;
   orderId: string;
   estimatedDelivery: string;
+}
+
+export interface Cancellation {
+  orderId: string;
+  /** `nothing-arranged`: the order had no delivery; none will be arranged for it from now on. */
+  status: 'cancelled' | 'nothing-arranged';
 }

@@ -1,12 +1,14 @@
-import { createJsonClient } from '@eshop/http';
-import type { Delivery, DeliveryRequest } from './api';
+import { createJsonClient, type JsonClientOptions } from '@eshop/http';
+import type { Cancellation, Delivery, DeliveryRequest } from './api';
 
-export type { Delivery, DeliveryRequest } from './api';
+export type { Cancellation, Delivery, DeliveryRequest } from './api';
 
-export function createDeliveryClient(baseUrl: string) {
-  const http = createJsonClient('delivery', baseUrl);
+/** Delivery's calls, each with the order id as idempotency key, so they may be retried. */
+export function createDeliveryClient(baseUrl: string, options?: JsonClientOptions) {
+  const http = createJsonClient('delivery', baseUrl, options);
   return {
-    arrange: (request: DeliveryRequest) => http.post<Delivery>('/arrangeDelivery', request),
+    arrange: (request: DeliveryRequest) => http.post<Delivery>('/arrangeDelivery', request, { idempotencyKey: request.orderId }),
+    cancel: (orderId: string) => http.post<Cancellation>('/cancelDelivery', { orderId }, { idempotencyKey: orderId }),
   };
 }
 

@@ -1,15 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Delivery, DeliveryRequest } from './api';
+import { HttpError } from '@eshop/http';
+import type { Cancellation, Delivery, DeliveryRequest } from './api';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The delivery schedule, one delivery per order: arranging an order again returns its first delivery. */
 export class Schedule {
   private readonly byOrder = new Map<string, Delivery>();
+  /** Orders cancelled, including those cancelled before their delivery was arranged (a timed-out call). */
+  private readonly cancelled = new Set<string>();
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   arrange({ orderId, items }: DeliveryRequest): Delivery {
+    if (this.cancelled.has(orderId)) {
+      throw new HttpError(409, 'Delivery cancelled', 'this order was cancelled and cannot be delivered', [{ field: 'orderId', reason: 'cancelled' }]);
+    }
     const existing = this.byOrder.get(orderId);
     if (existing) return existing;
     // A day to pack, plus a day for every ten units.
@@ -19,5 +25,12 @@ export class Schedule {
     const delivery = { deliveryId: randomUUID(), orderId, estimatedDelivery };
     this.byOrder.set(orderId, delivery);
     return delivery;
+  }
+
+  /** Cancels an order's delivery; an order not arranged yet never will be. */
+  cancel(orderId: string): Cancellation {
+    const arranged = this.byOrder.has(orderId);
+    this.cancelled.add(orderId);
+    return { orderId, status: arranged ? 'cancelled' : 'nothing-arranged' };
   }
 }

@@ -1,15 +1,48 @@
-import { createServiceApp, validateBody } from '@eshop/http';
-import { Router } from 'express';
+import { context, trace } from '@opentelemetry/api';
+import { FAULT_ATTRIBUTE, FAULT_HEADER, formatFaultRequest, parseFaultRequest, withFaultRequest } from '@eshop/faults';
+import { createServiceApp, fieldProblems, HttpError, validateBody } from '@eshop/http';
+import { logger } from '@eshop/logger';
+import { Router, type RequestHandler } from 'express';
 import { DEMO_ORDER, orderSchema, type Order } from './api';
 import type { Checkout } from './checkout';
 
-export function createApp(checkout: Checkout, isReady: () => Promise<boolean>) {
+export interface AppOptions {
+  /** Whether a checkout may ask for faults with `x-fault` (FAULT_INJECTION_HEADER=enabled). */
+  faultHeader?: boolean;
+}
+
+export function createApp(checkout: Checkout, isReady: () => Promise<boolean>, { faultHeader = false }: AppOptions = {}) {
   const routes = Router();
-  routes.post('/checkout', validateBody(orderSchema), async (req, res) => {
+  const faults = requestedFaults(faultHeader);
+  routes.post('/checkout', faults, validateBody(orderSchema), async (req, res) => {
     res.status(201).json(await checkout.place(req.body as Order));
   });
-  routes.get('/checkout', async (_req, res) => {
+  routes.get('/checkout', faults, async (_req, res) => {
     res.json(await checkout.place(DEMO_ORDER));
   });
   return createServiceApp({ routes, isReady });
+}
+
+/**
+ * Turns `x-fault` into the `eshop.fault` baggage entry that every call and the Kafka message carry, when
+ * allowed. eshop is where requests come in: an `eshop.fault` entry sent from outside never goes further.
+ */
+function requestedFaults(allowed: boolean): RequestHandler {
+  return (req, _res, next) => {
+    const header = req.get(FAULT_HEADER);
+    if (header !== undefined && !allowed) {
+      logger.warn({ header: FAULT_HEADER }, `${FAULT_HEADER} ignored: FAULT_INJECTION_HEADER is not enabled`);
+    }
+    let request;
+    if (header !== undefined && allowed) {
+      const parsed = parseFaultRequest(header);
+      if (!parsed.success) {
+        const errors = fieldProblems(parsed.error, `headers.${FAULT_HEADER}`);
+        throw new HttpError(400, 'Invalid x-fault header', 'name faults as in `x-fault: payment-declined, delivery-slow=3000`', errors);
+      }
+      request = parsed.data;
+      trace.getActiveSpan()?.setAttribute(FAULT_ATTRIBUTE, formatFaultRequest(request));
+    }
+    context.with(withFaultRequest(context.active(), request), next);
+  };
 }

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import type { BillingClient } from '@eshop/billing/client';
 import type { DeliveryClient } from '@eshop/delivery/client';
-import { HttpError, UpstreamError } from '@eshop/http';
+import { HttpError, recordFailure, UpstreamError } from '@eshop/http';
 import type { InventoryClient } from '@eshop/inventory/client';
+import { logger } from '@eshop/logger';
 import type { Order, PlacedOrder } from './api';
-import type { OrderPublisher } from './publisher';
+import { PublishError, type OrderPublisher } from './publisher';
 
 export const ORDER_ID_ATTRIBUTE = 'eshop.order.id';
+/** On a failed checkout's span: which step failed and how, e.g. `billing_refused`, `delivery_timeout`, `kafka_timeout`. */
+export const FAILURE_ATTRIBUTE = 'eshop.checkout.failure';
+
+/** How long a caller is asked to wait before it tries a checkout again after a 503. */
+const RETRY_AFTER_SECONDS = '5';
 
 export interface CheckoutDependencies {
   inventory: InventoryClient;
@@ -16,7 +22,19 @@ export interface CheckoutDependencies {
   publisher: OrderPublisher;
 }
 
-/** A checkout: reserve the stock, charge the total, arrange the delivery, then publish `OrderPlaced`. */
+type Step = 'inventory' | 'billing' | 'delivery';
+
+interface Undo {
+  step: Step;
+  run: () => Promise<unknown>;
+}
+
+const tracer = trace.getTracer('eshop');
+
+/**
+ * A checkout: reserve the stock, charge the total, arrange the delivery, then publish `OrderPlaced`. When a
+ * step fails, the steps before it are undone, newest first, each in a `compensate <service>` span.
+ */
 export class Checkout {
   constructor(private readonly services: CheckoutDependencies) {}
 
@@ -30,10 +48,20 @@ export class Checkout {
     });
     return context.with(propagation.setBaggage(context.active(), baggage), async (): Promise<PlacedOrder> => {
       const { inventory, billing, delivery, publisher } = this.services;
+      const undo: Undo[] = [];
       try {
-        const reservation = await inventory.createOrder({ orderId, items: order.items });
-        const payment = await billing.charge({ orderId, amount: reservation.total, currency: reservation.currency });
-        const shipment = await delivery.arrange({ orderId, items: order.items });
+        const reservation = await step(undo, 'inventory', () => inventory.createOrder({ orderId, items: order.items }), () =>
+          inventory.releaseOrder(orderId),
+        );
+        const payment = await step(
+          undo,
+          'billing',
+          () => billing.charge({ orderId, amount: reservation.total, currency: reservation.currency }),
+          () => billing.refund(orderId),
+        );
+        const shipment = await step(undo, 'delivery', () => delivery.arrange({ orderId, items: order.items }), () =>
+          delivery.cancel(orderId),
+        );
         await publisher.publish({
           type: 'OrderPlaced',
           orderId,
@@ -55,9 +83,51 @@ export class Checkout {
           estimatedDelivery: shipment.estimatedDelivery,
         };
       } catch (error) {
-        throw asCheckoutError(error);
+        // Thrown, it marks the checkout's span ERROR with its `error.type` (see createServiceApp). The http
+        // instrumentation replaces `error.type` by the status code on a 5xx, so the reason is kept apart too.
+        const failure = asCheckoutError(error);
+        span?.setAttribute(FAILURE_ATTRIBUTE, failure.errorType ?? 'checkout_failed');
+        logger.warn({ orderId, error_type: failure.errorType, status: failure.status }, `checkout failed: ${failure.message}`);
+        await compensate(undo.reverse(), orderId, failure.errorType ?? 'checkout_failed');
+        throw failure;
       }
     });
+  }
+}
+
+/**
+ * Runs one step, and notes how to undo it: once it succeeded, and also when it failed without a definite
+ * answer (a timeout, a 5xx, a connection broken mid-way), since the callee may have done the work all the same.
+ */
+async function step<T>(undo: Undo[], name: Step, run: () => Promise<T>, compensation: () => Promise<unknown>): Promise<T> {
+  try {
+    const result = await run();
+    undo.push({ step: name, run: compensation });
+    return result;
+  } catch (error) {
+    if (!(error instanceof UpstreamError && error.didNothing)) undo.push({ step: name, run: compensation });
+    throw error;
+  }
+}
+
+/** Undoes the steps in the order given, each in its own span; one that fails does not stop the others. */
+async function compensate(undo: Undo[], orderId: string, reason: string): Promise<void> {
+  for (const { step: name, run } of undo) {
+    await tracer.startActiveSpan(
+      `compensate ${name}`,
+      { kind: SpanKind.INTERNAL, attributes: { [ORDER_ID_ATTRIBUTE]: orderId, 'eshop.compensation.reason': reason } },
+      async (span) => {
+        try {
+          await run();
+        } catch (error) {
+          // The order's stock or charge stays taken: say so loudly, it needs a person.
+          recordFailure(span, error, 'compensation_failed');
+          logger.error({ orderId, step: name, err: error }, `could not undo the ${name} step`);
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 }
 
@@ -67,10 +137,17 @@ export class Checkout {
  */
 function asCheckoutError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof UpstreamError && error.status >= 400 && error.status < 500) {
+  if (error instanceof UpstreamError && error.refused) {
     const problem = (error.body ?? {}) as { title?: string; detail?: string; errors?: HttpError['errors'] };
-    return new HttpError(error.status, problem.title ?? 'Checkout refused', problem.detail ?? error.message, problem.errors);
+    return new HttpError(error.status, problem.title ?? 'Checkout refused', problem.detail ?? error.message, problem.errors, {}, `${error.service}_refused`);
+  }
+  const retry = { 'Retry-After': RETRY_AFTER_SECONDS };
+  if (error instanceof UpstreamError) {
+    return new HttpError(503, 'Checkout unavailable', error.message, undefined, retry, `${error.service}_${error.failure}`);
+  }
+  if (error instanceof PublishError) {
+    return new HttpError(503, 'Checkout unavailable', error.message, undefined, retry, error.timedOut ? 'kafka_timeout' : 'kafka_refused');
   }
   const detail = error instanceof Error ? error.message : String(error);
-  return new HttpError(503, 'Checkout unavailable', detail, undefined, { 'Retry-After': '5' });
+  return new HttpError(503, 'Checkout unavailable', detail, undefined, retry, 'checkout_failed');
 }

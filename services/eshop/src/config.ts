@@ -1,4 +1,5 @@
-import { httpUrl, list, parseEnv, port } from '@eshop/config';
+import { httpUrl, list, milliseconds, parseEnv, port } from '@eshop/config';
+import { FAULT_INJECTION_HEADER_ENV, faultInjectionHeaderEnv } from '@eshop/faults';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -7,6 +8,14 @@ export const envSchema = z.object({
   BILLING_URL: httpUrl('http://localhost:8082'),
   DELIVERY_URL: httpUrl('http://localhost:8083'),
   KAFKA_BROKERS: list('127.0.0.1:9092'),
+  /** How long one call to inventory, billing or delivery may take. */
+  DOWNSTREAM_TIMEOUT_MS: milliseconds(2000).pipe(z.number().min(1)),
+  /** How often a call that got no answer or a 5xx is repeated (each carries an idempotency key). */
+  DOWNSTREAM_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  /** How long the broker has to acknowledge `OrderPlaced` before the checkout is undone and answered 503. */
+  PUBLISH_TIMEOUT_MS: milliseconds(10_000).pipe(z.number().min(1)),
+  /** `enabled`: a checkout may ask for faults with an `x-fault` header; off by default. */
+  [FAULT_INJECTION_HEADER_ENV]: faultInjectionHeaderEnv(),
 });
 
 export const loadConfig = () => parseEnv(envSchema);

@@ -1,12 +1,19 @@
 import { orderItemSchema } from '@eshop/events';
 import { z } from 'zod';
 
+export const orderIdSchema = z.string().min(1).max(64);
+
 export const createOrderRequestSchema = z.object({
-  orderId: z.string().min(1).max(64),
+  orderId: orderIdSchema,
   items: z.array(orderItemSchema).min(1).max(50),
 });
 
 export type CreateOrderRequest = z.infer<typeof createOrderRequestSchema>;
+
+/** Undoes a reservation: its units go back into stock. */
+export const releaseOrderRequestSchema = z.object({ orderId: orderIdSchema });
+
+export type ReleaseOrderRequest = z.infer<typeof releaseOrderRequestSchema>;
 
 export interface ReservedItem {
   sku: string;
@@ -20,6 +27,12 @@ export interface Reservation {
   items: ReservedItem[];
   total: number;
   currency: string;
+}
+
+export interface Release {
+  orderId: string;
+  /** `nothing-reserved`: the order had no reservation; none will be made for it from now on. */
+  status: 'released' | 'nothing-reserved';
 }
 
 export interface CatalogEntry {

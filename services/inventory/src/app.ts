@@ -1,6 +1,6 @@
 import { createServiceApp, validateBody } from '@eshop/http';
 import { Router } from 'express';
-import { createOrderRequestSchema, type CreateOrderRequest } from './api';
+import { createOrderRequestSchema, releaseOrderRequestSchema, type CreateOrderRequest, type ReleaseOrderRequest } from './api';
 import type { Stock } from './stock';
 
 export function createApp(stock: Stock) {
@@ -8,6 +8,9 @@ export function createApp(stock: Stock) {
   routes.post('/createOrder', validateBody(createOrderRequestSchema), (req, res) => {
     const { orderId, items } = req.body as CreateOrderRequest;
     res.status(201).json(stock.reserve(orderId, items));
+  });
+  routes.post('/releaseOrder', validateBody(releaseOrderRequestSchema), (req, res) => {
+    res.json(stock.release((req.body as ReleaseOrderRequest).orderId));
   });
   routes.get('/catalog', (_req, res) => {
     res.json(stock.catalog());

@@ -1,12 +1,14 @@
-import { createJsonClient } from '@eshop/http';
-import type { CatalogEntry, CreateOrderRequest, Reservation } from './api';
+import { createJsonClient, type JsonClientOptions } from '@eshop/http';
+import type { CatalogEntry, CreateOrderRequest, Release, Reservation } from './api';
 
-export type { CatalogEntry, CreateOrderRequest, Reservation } from './api';
+export type { CatalogEntry, CreateOrderRequest, Release, Reservation } from './api';
 
-export function createInventoryClient(baseUrl: string) {
-  const http = createJsonClient('inventory', baseUrl);
+/** Inventory's calls; those that change stock carry the order id as idempotency key, so they may be retried. */
+export function createInventoryClient(baseUrl: string, options?: JsonClientOptions) {
+  const http = createJsonClient('inventory', baseUrl, options);
   return {
-    createOrder: (request: CreateOrderRequest) => http.post<Reservation>('/createOrder', request),
+    createOrder: (request: CreateOrderRequest) => http.post<Reservation>('/createOrder', request, { idempotencyKey: request.orderId }),
+    releaseOrder: (orderId: string) => http.post<Release>('/releaseOrder', { orderId }, { idempotencyKey: orderId }),
     catalog: () => http.get<CatalogEntry[]>('/catalog'),
   };
 }

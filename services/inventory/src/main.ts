@@ -1,3 +1,4 @@
+import { faultFromEnv } from '@eshop/faults';
 import { main, runService } from '@eshop/http';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -5,5 +6,6 @@ import { Stock } from './stock';
 
 main(async () => {
   const config = loadConfig();
-  await runService('inventory', createApp(new Stock(config.INITIAL_STOCK)), config.PORT);
+  const stock = new Stock(config.INITIAL_STOCK, faultFromEnv('out-of-stock', config));
+  await runService('inventory', createApp(stock), config.PORT);
 });

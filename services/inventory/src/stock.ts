@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderItem } from '@eshop/events';
+import { noFault, type FaultSwitch } from '@eshop/faults';
 import { HttpError } from '@eshop/http';
-import type { CatalogEntry, Reservation } from './api';
+import type { CatalogEntry, Release, Reservation } from './api';
 
 const CURRENCY = 'EUR';
 
@@ -13,12 +14,20 @@ const PRODUCTS = [
   { sku: 'SKU-5', name: 'Pour-over kettle', priceCents: 3990 },
 ];
 
-/** The stock table: every reservation really takes units out of it, all of an order's items or none. */
+/**
+ * The stock table: every reservation really takes units out of it, all of an order's items or none, and a
+ * release puts them back.
+ */
 export class Stock {
   private readonly units = new Map<string, number>();
   private readonly reservations = new Map<string, Reservation>();
+  /** Orders released, including those released before their reservation arrived (a timed-out call). */
+  private readonly released = new Set<string>();
 
-  constructor(initialStock: number) {
+  constructor(
+    initialStock: number,
+    private readonly outOfStock: FaultSwitch = noFault('out-of-stock'),
+  ) {
     for (const product of PRODUCTS) this.units.set(product.sku, initialStock);
   }
 
@@ -34,6 +43,9 @@ export class Stock {
 
   /** Reserves the items of an order; asking again for the same order returns the first reservation. */
   reserve(orderId: string, items: OrderItem[]): Reservation {
+    if (this.released.has(orderId)) {
+      throw new HttpError(409, 'Order released', 'this order was released and cannot be reserved again', [{ field: 'orderId', reason: 'released' }]);
+    }
     const existing = this.reservations.get(orderId);
     if (existing) return existing;
 
@@ -44,6 +56,10 @@ export class Stock {
 
     const wanted = new Map<string, number>();
     for (const { sku, quantity } of items) wanted.set(sku, (wanted.get(sku) ?? 0) + quantity);
+    if (this.outOfStock.strikes()) {
+      const reasons = [...wanted.keys()].map((sku) => ({ field: 'items', reason: `${sku}: out of stock (fault out-of-stock)` }));
+      throw new HttpError(409, 'Out of stock', 'not enough units in stock (injected by the out-of-stock fault)', reasons, {}, 'out_of_stock');
+    }
     const short = [...wanted].filter(([sku, quantity]) => quantity > (this.units.get(sku) ?? 0));
     if (short.length > 0) {
       throw new HttpError(
@@ -51,6 +67,8 @@ export class Stock {
         'Out of stock',
         'not enough units in stock',
         short.map(([sku]) => ({ field: 'items', reason: `${sku}: only ${this.units.get(sku)} in stock` })),
+        {},
+        'out_of_stock',
       );
     }
 
@@ -64,5 +82,15 @@ export class Stock {
     const reservation = { reservationId: randomUUID(), orderId, items: reserved, total: totalCents / 100, currency: CURRENCY };
     this.reservations.set(orderId, reservation);
     return reservation;
+  }
+
+  /** Puts an order's units back, once however often it is asked; an order not reserved yet never will be. */
+  release(orderId: string): Release {
+    const reservation = this.reservations.get(orderId);
+    if (reservation && !this.released.has(orderId)) {
+      for (const { sku, quantity } of reservation.items) this.units.set(sku, (this.units.get(sku) ?? 0) + quantity);
+    }
+    this.released.add(orderId);
+    return { orderId, status: reservation ? 'released' : 'nothing-reserved' };
   }
 }

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Span } from '@eshop/scripts/jaeger';
+import { checkout, emailsFor, ORDER, poll, postJson, useStack, type Order } from '../src/fixture';
+
+const perRequest = { FAULT_INJECTION_HEADER: 'enabled' };
+const ctx = useStack('checkout-failures', {
+  serviceEnv: {
+    // A short timeout, so that a slow delivery times out well within a test.
+    eshop: { ...perRequest, DOWNSTREAM_TIMEOUT_MS: '1000', PUBLISH_TIMEOUT_MS: '5000' },
+    inventory: perRequest,
+    billing: perRequest,
+    delivery: perRequest,
+    notification: perRequest,
+  },
+});
+
+const SKU = 'SKU-5';
+const FAILING_ORDER: Order = { email: 'ada@example.com', items: [{ sku: SKU, quantity: 4 }] };
+
+interface Failed {
+  status: number;
+  headers: Headers;
+  body: { title?: string; status?: number };
+  traceId: string;
+}
+
+async function failingCheckout(headers: Record<string, string> = {}): Promise<Failed> {
+  const response = await postJson(`${ctx.stack.url('eshop')}/checkout`, FAILING_ORDER, headers);
+  const traceId = /^00-([\da-f]{32})-/.exec(response.headers.get('traceresponse') ?? '')?.[1];
+  assert.ok(traceId, 'a traceresponse header');
+  return { ...response, body: response.body as Failed['body'], traceId };
+}
+
+async function inStock(sku = SKU): Promise<number> {
+  const catalog = (await (await fetch(`${ctx.stack.url('inventory')}/catalog`)).json()) as { sku: string; inStock: number }[];
+  return catalog.find((entry) => entry.sku === sku)!.inStock;
+}
+
+/** The trace once it holds every span `names` lists (as `service: name`). */
+function traceWith(traceId: string, names: string[]): Promise<Span[]> {
+  const has = (spans: Span[], wanted: string) => spans.some((span) => `${span.service}: ${span.name}` === wanted);
+  return poll(`trace ${traceId} with ${names.join(', ')}`, () => ctx.jaeger.trace(traceId), (spans) =>
+    Boolean(spans && names.every((name) => has(spans, name))),
+  ).then((spans) => spans!);
+}
+
+const one = (spans: Span[], service: string, name: string) => {
+  const found = spans.find((span) => span.service === service && span.name === name);
+  assert.ok(found, `${service}: ${name} in ${spans.map((span) => `${span.service}: ${span.name}`).join('; ')}`);
+  return found;
+};
+const isError = (span: Span) => span.tags['otel.status_code'] === 'ERROR';
+const root = (spans: Span[]) => one(spans, 'eshop', 'POST /checkout');
+const compensations = (spans: Span[]) => spans.filter((span) => span.name.startsWith('compensate ')).map((span) => span.name);
+
+/** The order id a failed checkout had, from its span: the answer of a failed checkout carries none. */
+const orderIdOf = (spans: Span[]) => String(root(spans).tags['eshop.order.id']);
+
+async function paymentStatus(orderId: string): Promise<string | number> {
+  const response = await fetch(`${ctx.stack.url('billing')}/payment/${orderId}`);
+  return response.ok ? ((await response.json()) as { status: string }).status : response.status;
+}
+
+describe('checkout failures on the real stack', () => {
+  it('out of stock: 409, the inventory span ERROR with the fault, nothing to undo', async () => {
+    const before = await inStock();
+    const failed = await failingCheckout({ 'x-fault': 'out-of-stock' });
+    assert.equal(failed.status, 409);
+    assert.equal(failed.body.title, 'Out of stock');
+    const spans = await traceWith(failed.traceId, ['eshop: POST /checkout', 'inventory: POST /createOrder']);
+    const inventory = one(spans, 'inventory', 'POST /createOrder');
+    assert.equal(inventory.tags['eshop.fault'], 'out-of-stock');
+    assert.ok(isError(inventory));
+    assert.ok(isError(root(spans)));
+    assert.equal(root(spans).tags['eshop.checkout.failure'], 'inventory_refused');
+    assert.deepEqual(compensations(spans), []);
+    assert.equal(await inStock(), before);
+  });
+
+  it('payment declined: 402, the billing span ERROR, the stock released in a compensation span', async () => {
+    const before = await inStock();
+    const failed = await failingCheckout({ 'x-fault': 'payment-declined' });
+    assert.equal(failed.status, 402);
+    const spans = await traceWith(failed.traceId, ['billing: POST /payment', 'eshop: compensate inventory', 'inventory: POST /releaseOrder']);
+    const billing = one(spans, 'billing', 'POST /payment');
+    assert.equal(billing.tags['eshop.fault'], 'payment-declined');
+    assert.equal(billing.tags['error.type'], 'payment_declined');
+    assert.ok(isError(billing));
+    const compensation = one(spans, 'eshop', 'compensate inventory');
+    assert.equal(compensation.parentId, root(spans).spanId);
+    assert.deepEqual(compensations(spans), ['compensate inventory']);
+    assert.equal(await inStock(), before);
+  });
+
+  it('delivery too slow: 503 with Retry-After after retries, every step undone', async () => {
+    const before = await inStock();
+    const failed = await failingCheckout({ 'x-fault': 'delivery-slow=3000' });
+    assert.equal(failed.status, 503);
+    assert.ok(Number(failed.headers.get('retry-after')) > 0);
+    const spans = await traceWith(failed.traceId, [
+      'eshop: compensate delivery',
+      'eshop: compensate billing',
+      'eshop: compensate inventory',
+      'delivery: POST /cancelDelivery',
+      'billing: POST /refund',
+      'inventory: POST /releaseOrder',
+    ]);
+    assert.deepEqual(compensations(spans), ['compensate delivery', 'compensate billing', 'compensate inventory']);
+    const urlOf = (span: Span) => String(span.tags['url.full'] ?? span.tags['http.url'] ?? '');
+    const attempts = spans.filter((span) => span.service === 'eshop' && span.kind === 'client' && urlOf(span).endsWith('/arrangeDelivery'));
+    assert.ok(attempts.length >= 2, `the delivery call was retried (${attempts.length} attempts)`);
+    assert.ok(attempts.every(isError));
+    assert.equal(root(spans).tags['eshop.checkout.failure'], 'delivery_timeout');
+    assert.equal(await inStock(), before);
+    assert.equal(await paymentStatus(orderIdOf(spans)), 'refunded');
+  });
+
+  it('billing down: 503 with Retry-After, the stock released', async () => {
+    const before = await inStock();
+    await ctx.stack.stopService('billing');
+    try {
+      const failed = await failingCheckout();
+      assert.equal(failed.status, 503);
+      assert.ok(failed.headers.get('retry-after'));
+      const spans = await traceWith(failed.traceId, ['eshop: compensate inventory', 'inventory: POST /releaseOrder']);
+      assert.equal(root(spans).tags['eshop.checkout.failure'], 'billing_unreachable');
+      // Nothing reached billing, so there is no charge to refund.
+      assert.deepEqual(compensations(spans), ['compensate inventory']);
+      assert.equal(await inStock(), before);
+    } finally {
+      await ctx.stack.startService('billing');
+    }
+  });
+
+  it('payment declined by the environment setting alone, visible as such on the span', async () => {
+    await ctx.stack.stopService('billing');
+    await ctx.stack.startService('billing', { FAULT_PAYMENT_DECLINE_PERCENT: '100' });
+    try {
+      const failed = await failingCheckout();
+      assert.equal(failed.status, 402);
+      const spans = await traceWith(failed.traceId, ['billing: POST /payment', 'eshop: compensate inventory']);
+      assert.equal(one(spans, 'billing', 'POST /payment').tags['eshop.fault.source'], 'env');
+    } finally {
+      await ctx.stack.stopService('billing');
+      await ctx.stack.startService('billing');
+    }
+  });
+
+  it('e-mail failing: the checkout succeeds, and notification\'s span shows the fault as ERROR', async () => {
+    const placed = await checkout(ctx.stack, ORDER, { 'x-fault': 'email-fails' });
+    const spans = await traceWith(placed.traceId, ['notification: POST /sendEmail']);
+    const send = one(spans, 'notification', 'POST /sendEmail');
+    assert.equal(send.tags['eshop.fault'], 'email-fails');
+    assert.ok(isError(send));
+    assert.deepEqual(await emailsFor(ctx.stack, placed.orderId), []);
+  });
+
+  it('Kafka down: 503, every step undone, no OrderPlaced and so no e-mail for the order', async () => {
+    const before = await inStock();
+    await ctx.stack.stopKafka();
+    let failedOrderId = '';
+    try {
+      const failed = await failingCheckout();
+      assert.equal(failed.status, 503);
+      assert.ok(failed.headers.get('retry-after'));
+      const spans = await traceWith(failed.traceId, ['eshop: compensate delivery', 'eshop: compensate billing', 'eshop: compensate inventory']);
+      assert.match(String(root(spans).tags['eshop.checkout.failure']), /^kafka_/);
+      assert.equal(await inStock(), before);
+      failedOrderId = orderIdOf(spans);
+      assert.equal(await paymentStatus(failedOrderId), 'refunded');
+    } finally {
+      await ctx.stack.startKafka();
+    }
+    // Once the broker is back, a checkout goes through and is e-mailed; the failed one never is.
+    const placed = await poll('a checkout to succeed after Kafka is back', () => checkout(ctx.stack, ORDER), () => true, 60_000);
+    await poll(`the e-mail for ${placed.orderId}`, () => emailsFor(ctx.stack, placed.orderId), (emails) => emails.length === 1, 60_000);
+    assert.deepEqual(await emailsFor(ctx.stack, failedOrderId), []);
+  });
+});

@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { logger } from '@eshop/logger';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { Router } from 'express';
+import { z } from 'zod';
+import { createJsonClient, createServiceApp, HttpError, inspectTraceHeaders, listen, UpstreamError, validateBody, type RunningServer } from '../src';
+import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '../src/testing';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN_ID = '00f067aa0ba902b7';
+const VALID = `00-${TRACE_ID}-${SPAN_ID}-01`;
+
+/** A service with one endpoint that counts its calls, and one that fails as the service's own fault. */
+function testApp() {
+  const calls = { echo: 0, flaky: 0 };
+  let release: () => void = () => {};
+  const routes = Router();
+  routes.post('/echo', validateBody(z.object({ name: z.string().min(1), count: z.number().int().positive() })), (req, res) => {
+    calls.echo += 1;
+    res.status(201).json({ ...req.body, call: calls.echo });
+  });
+  routes.post('/slow', async (_req, res) => {
+    calls.echo += 1;
+    await new Promise<void>((resolve) => (release = resolve));
+    res.status(201).json({ call: calls.echo });
+  });
+  routes.post('/flaky', (_req, res) => {
+    calls.flaky += 1;
+    if (calls.flaky <= 2) throw new Error('boom');
+    res.json({ call: calls.flaky });
+  });
+  routes.post('/declined', () => {
+    throw new HttpError(402, 'Payment declined', 'declined', undefined, {}, 'payment_declined');
+  });
+  routes.get('/hang', () => new Promise(() => {}));
+  return { app: createServiceApp({ routes }), calls, release: () => release() };
+}
+
+describe('createServiceApp', () => {
+  let server: RunningServer;
+  let service: ReturnType<typeof testApp>;
+  const url = () => `http://localhost:${server.port}`;
+  before(async () => {
+    service = testApp();
+    server = await serveWithSpans(service.app);
+  });
+  after(() => server.close());
+
+  itAnswersBadInputs(url, [
+    ...commonBadInputs('/echo', { name: 'a', count: 1 }),
+    { name: 'a missing field', path: '/echo', request: { json: { count: 1 } }, status: 400, field: 'name' },
+    { name: 'a wrong type', path: '/echo', request: { json: { name: 'a', count: '1' } }, status: 400, field: 'count' },
+    { name: 'a negative number', path: '/echo', request: { json: { name: 'a', count: -1 } }, status: 400, field: 'count' },
+    { name: 'a fraction', path: '/echo', request: { json: { name: 'a', count: 1.5 } }, status: 400, field: 'count' },
+    { name: 'an absurd number', path: '/echo', request: { raw: '{"name":"a","count":1e400}', headers: { 'content-type': 'application/json' } }, status: 400, field: 'count' },
+  ]);
+
+  it('answers an unexpected error 500 without its message or stack', async () => {
+    const response = await send(url(), '/flaky', { json: {} });
+    assertProblem(response, 500);
+    assert.doesNotMatch(JSON.stringify(response.body), /boom/);
+  });
+
+  it('marks the server span ERROR with error.type for a failure that is not the caller\'s mistake', async () => {
+    const spans = recordSpans();
+    spans.reset();
+    assertProblem(await send(url(), '/declined', { json: {} }), 402);
+    const span = spans.spans().find((s) => s.name === 'POST /declined');
+    assert.equal(span?.status.code, SpanStatusCode.ERROR);
+    assert.equal(span?.attributes['error.type'], 'payment_declined');
+    assert.equal(span?.events[0]?.name, 'exception');
+  });
+
+  it('leaves the span unset for a caller\'s mistake (a 400)', async () => {
+    const spans = recordSpans();
+    spans.reset();
+    await send(url(), '/echo', { json: {} });
+    assert.equal(spans.spans().find((s) => s.name === 'POST /echo')?.status.code, SpanStatusCode.UNSET);
+  });
+
+  describe('Idempotency-Key', () => {
+    it('answers a repeat as the first request was answered, without doing the work again', async () => {
+      const before = service.calls.echo;
+      const request = { json: { name: 'a', count: 1 }, headers: { 'idempotency-key': 'order-1' } };
+      const first = await send(url(), '/echo', request);
+      const second = await send(url(), '/echo', request);
+      assert.equal(first.status, 201);
+      assert.equal(second.status, 201);
+      assert.deepEqual(second.body, first.body);
+      assert.equal(second.headers.get('idempotent-replayed'), 'true');
+      assert.equal(service.calls.echo, before + 1);
+    });
+
+    it('refuses a key reused with another body', async () => {
+      await send(url(), '/echo', { json: { name: 'a', count: 1 }, headers: { 'idempotency-key': 'order-2' } });
+      const reused = await send(url(), '/echo', { json: { name: 'b', count: 1 }, headers: { 'idempotency-key': 'order-2' } });
+      assertProblem(reused, 422, 'headers.idempotency-key');
+    });
+
+    it('lets a repeat that arrives while the first is running wait for its answer', async () => {
+      const before = service.calls.echo;
+      const request = { json: {}, headers: { 'idempotency-key': 'order-3' } };
+      const first = send(url(), '/slow', request);
+      const second = send(url(), '/slow', request);
+      // The first request is in the handler once the count moved; then let it answer.
+      while (service.calls.echo === before) await new Promise((resolve) => setImmediate(resolve));
+      service.release();
+      const [a, b] = await Promise.all([first, second]);
+      assert.deepEqual(b.body, a.body);
+      assert.equal(service.calls.echo, before + 1);
+    });
+
+    it('does not keep a 5xx, so that a retry runs again', async () => {
+      service.calls.flaky = 1;
+      const request = { json: {}, headers: { 'idempotency-key': 'order-4' } };
+      const first = await send(url(), '/flaky', request);
+      const second = await send(url(), '/flaky', request);
+      assert.equal(first.status, 500);
+      assert.equal(second.status, 200);
+      assert.equal(service.calls.flaky, 3, 'both ran');
+    });
+  });
+});
+
+describe('createJsonClient', () => {
+  let server: RunningServer;
+  let service: ReturnType<typeof testApp>;
+  const url = () => `http://localhost:${server.port}`;
+  before(async () => {
+    service = testApp();
+    server = await listen(service.app, 0);
+  });
+  after(() => server.close());
+
+  it('does not retry unless asked to, and keeps the numeric timeout argument', async () => {
+    const client = createJsonClient('test', url(), 1000);
+    service.calls.flaky = 0;
+    const error = await client.post('/flaky', {}, { idempotencyKey: 'k1' }).catch((e: unknown) => e);
+    assert.ok(error instanceof UpstreamError);
+    assert.equal(error.status, 500);
+    assert.equal(error.failure, 'failed');
+    assert.equal(service.calls.flaky, 1);
+  });
+
+  it('retries a 5xx when the call carries an idempotency key', async () => {
+    const client = createJsonClient('test', url(), { retries: 2 });
+    service.calls.flaky = 0;
+    assert.deepEqual(await client.post('/flaky', {}, { idempotencyKey: 'k2' }), { call: 3 });
+  });
+
+  it('never retries a call without an idempotency key', async () => {
+    const client = createJsonClient('test', url(), { retries: 2 });
+    service.calls.flaky = 0;
+    await assert.rejects(client.post('/flaky', {}), UpstreamError);
+    assert.equal(service.calls.flaky, 1);
+  });
+
+  it('never retries a refusal (4xx)', async () => {
+    const client = createJsonClient('test', url(), { retries: 2 });
+    const error = await client.post('/declined', {}, { idempotencyKey: 'k3' }).catch((e: unknown) => e);
+    assert.ok(error instanceof UpstreamError);
+    assert.equal(error.status, 402);
+    assert.equal(error.refused, true);
+  });
+
+  it('turns a call that takes too long into a timeout', async () => {
+    const client = createJsonClient('test', url(), { timeoutMs: 100 });
+    const error = await client.get('/hang').catch((e: unknown) => e);
+    assert.ok(error instanceof UpstreamError);
+    assert.equal(error.failure, 'timeout');
+    assert.match(error.message, /did not answer within 100 ms/);
+  });
+
+  it('turns no answer at all into unreachable', async () => {
+    const client = createJsonClient('test', 'http://127.0.0.1:1', { timeoutMs: 1000 });
+    const error = await client.get('/x').catch((e: unknown) => e);
+    assert.ok(error instanceof UpstreamError);
+    assert.equal(error.status, 0);
+    assert.equal(error.failure, 'unreachable');
+  });
+});
+
+describe('inspectTraceHeaders', () => {
+  const cases: { name: string; headers: Record<string, string>; active?: string; ignored: string[]; fresh: boolean }[] = [
+    { name: 'a valid traceparent', headers: { traceparent: VALID }, active: TRACE_ID, ignored: [], fresh: false },
+    { name: 'version ff', headers: { traceparent: `ff-${TRACE_ID}-${SPAN_ID}-01` }, ignored: ['traceparent'], fresh: true },
+    { name: 'an all-zero trace id', headers: { traceparent: `00-${'0'.repeat(32)}-${SPAN_ID}-01` }, ignored: ['traceparent'], fresh: true },
+    { name: 'an all-zero parent id', headers: { traceparent: `00-${TRACE_ID}-${'0'.repeat(16)}-01` }, ignored: ['traceparent'], fresh: true },
+    { name: 'a short trace id', headers: { traceparent: `00-${TRACE_ID.slice(2)}-${SPAN_ID}-01` }, ignored: ['traceparent'], fresh: true },
+    { name: 'uppercase hex', headers: { traceparent: VALID.toUpperCase() }, ignored: ['traceparent'], fresh: true },
+    { name: 'version 00 with more after the flags', headers: { traceparent: `${VALID}-extra` }, ignored: ['traceparent'], fresh: true },
+    {
+      name: 'a tracestate with a broken traceparent',
+      headers: { traceparent: 'garbage', tracestate: 'a=b' },
+      ignored: ['traceparent', 'tracestate'],
+      fresh: true,
+    },
+    {
+      name: 'a huge tracestate',
+      headers: { traceparent: VALID, tracestate: Array.from({ length: 40 }, (_, i) => `k${i}=${'v'.repeat(20)}`).join(',') },
+      active: TRACE_ID,
+      ignored: ['tracestate'],
+      fresh: false,
+    },
+    { name: 'a huge baggage', headers: { baggage: `k=${'v'.repeat(9000)}` }, ignored: ['baggage'], fresh: true },
+    {
+      name: 'B3 and W3C naming different traces, W3C winning',
+      headers: { traceparent: VALID, 'x-b3-traceid': 'a'.repeat(32), 'x-b3-spanid': 'b'.repeat(16) },
+      active: TRACE_ID,
+      ignored: ['x-b3-traceid'],
+      fresh: false,
+    },
+    {
+      name: 'B3 and W3C naming different traces, B3 winning',
+      headers: { traceparent: VALID, 'x-b3-traceid': 'a'.repeat(32), 'x-b3-spanid': 'b'.repeat(16) },
+      active: 'a'.repeat(32),
+      ignored: ['traceparent'],
+      fresh: false,
+    },
+    { name: 'a B3 trace id without span id', headers: { 'x-b3-traceid': 'a'.repeat(32) }, ignored: ['x-b3-traceid'], fresh: true },
+    { name: 'a broken single b3 header', headers: { b3: 'zz-yy' }, ignored: ['b3'], fresh: true },
+    { name: 'a valid 64-bit B3 trace id', headers: { 'x-b3-traceid': 'a'.repeat(16), 'x-b3-spanid': 'b'.repeat(16) }, active: `${'0'.repeat(16)}${'a'.repeat(16)}`, ignored: [], fresh: false },
+  ];
+  for (const { name, headers, active, ignored, fresh } of cases) {
+    it(`reports ${name}`, () => {
+      const report = inspectTraceHeaders(headers, active);
+      assert.deepEqual(report.ignored.map((entry) => entry.header), ignored);
+      assert.equal(report.freshTrace, fresh);
+      for (const entry of report.ignored) assert.ok(entry.reason.length > 0);
+    });
+  }
+});
+
+describe('the trace-header warning', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await listen(testApp().app, 0);
+  });
+  after(() => server.close());
+
+  it('logs one warning naming the ignored header, and the request still succeeds', async (t) => {
+    const warn = t.mock.method(logger, 'warn', () => {});
+    const response = await send(`http://localhost:${server.port}`, '/echo', {
+      json: { name: 'a', count: 1 },
+      headers: { traceparent: `00-${'0'.repeat(32)}-${SPAN_ID}-01` },
+    });
+    assert.equal(response.status, 201);
+    const calls = warn.mock.calls.filter((call) => String(call.arguments[1]).includes('trace headers'));
+    assert.equal(calls.length, 1);
+    const fields = calls[0]!.arguments[0] as unknown as { ignored: { header: string }[]; fresh_trace: boolean };
+    assert.deepEqual(fields.ignored.map((entry) => entry.header), ['traceparent']);
+    assert.equal(fields.fresh_trace, true);
+  });
+
+  it('logs nothing for good headers', async (t) => {
+    const warn = t.mock.method(logger, 'warn', () => {});
+    await send(`http://localhost:${server.port}`, '/echo', { json: { name: 'a', count: 1 }, headers: { traceparent: VALID } });
+    assert.equal(warn.mock.calls.length, 0);
+  });
+});

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { faultFromEnv } from '@eshop/faults';
+import type { RunningServer } from '@eshop/http';
+import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/http/testing';
+import type { Payment } from '../src/api';
+import { createApp } from '../src/app';
+import { Payments } from '../src/payments';
+
+const CHARGE = { orderId: 'order-1', amount: 49.8, currency: 'EUR' };
+
+describe('billing', () => {
+  const spans = recordSpans();
+  let server: RunningServer;
+  const url = () => `http://localhost:${server.port}`;
+  before(async () => {
+    server = await serveWithSpans(createApp(new Payments(faultFromEnv('payment-declined', { FAULT_INJECTION_HEADER: 'enabled' }))));
+  });
+  after(() => server.close());
+
+  itAnswersBadInputs(url, [
+    ...commonBadInputs('/payment', CHARGE),
+    ...commonBadInputs('/refund', { orderId: 'o' }),
+    { name: 'a missing amount', path: '/payment', request: { json: { orderId: 'o', currency: 'EUR' } }, status: 400, field: 'amount' },
+    { name: 'a zero amount', path: '/payment', request: { json: { ...CHARGE, amount: 0 } }, status: 400, field: 'amount' },
+    { name: 'an absurd amount', path: '/payment', request: { json: { ...CHARGE, amount: 1e12 } }, status: 400, field: 'amount' },
+    { name: 'an amount as text', path: '/payment', request: { json: { ...CHARGE, amount: '10' } }, status: 400, field: 'amount' },
+    { name: 'a bad currency', path: '/payment', request: { json: { ...CHARGE, currency: 'EURO' } }, status: 400, field: 'currency' },
+    { name: 'an overlong order id', path: '/payment', request: { json: { ...CHARGE, orderId: 'x'.repeat(65) } }, status: 400, field: 'orderId' },
+    { name: 'an unknown payment', path: '/payment/nope', request: {}, status: 404 },
+  ]);
+
+  it('charges once per Idempotency-Key, and a refund marks the charge refunded', async () => {
+    const headers = { 'idempotency-key': CHARGE.orderId };
+    const first = await send(url(), '/payment', { json: CHARGE, headers });
+    const retried = await send(url(), '/payment', { json: CHARGE, headers });
+    assert.equal(first.status, 201);
+    assert.deepEqual(retried.body, first.body);
+    assert.equal(retried.headers.get('idempotent-replayed'), 'true');
+    const refund = await send(url(), '/refund', { json: { orderId: CHARGE.orderId } });
+    assert.deepEqual(refund.body, { orderId: CHARGE.orderId, status: 'refunded' });
+    const payment = (await send(url(), `/payment/${CHARGE.orderId}`)).body as Payment;
+    assert.equal(payment.paymentId, (first.body as Payment).paymentId);
+    assert.equal(payment.status, 'refunded');
+  });
+
+  it('refuses a charge that arrives after its order was refunded (a timed-out call)', async () => {
+    assert.deepEqual((await send(url(), '/refund', { json: { orderId: 'late' } })).body, { orderId: 'late', status: 'nothing-charged' });
+    assertProblem(await send(url(), '/payment', { json: { ...CHARGE, orderId: 'late' } }), 409, 'orderId');
+    assert.equal((await send(url(), '/payment/late')).status, 404);
+  });
+
+  it('declines when a request asks for the fault: 402, nothing charged, the span ERROR', async () => {
+    spans.reset();
+    const response = await send(url(), '/payment', {
+      json: { ...CHARGE, orderId: 'declined' },
+      headers: { baggage: 'eshop.fault=payment-declined' },
+    });
+    assertProblem(response, 402);
+    assert.equal((await send(url(), '/payment/declined')).status, 404);
+    const span = spans.spans().find((s) => s.name === 'POST /payment');
+    assert.equal(span?.attributes['eshop.fault'], 'payment-declined');
+    assert.equal(span?.attributes['eshop.fault.source'], 'header');
+    assert.equal(span?.attributes['error.type'], 'payment_declined');
+    assert.equal(span?.status.code, SpanStatusCode.ERROR);
+  });
+
+  it('declines by the environment setting alone', async () => {
+    const declining = await serveWithSpans(createApp(new Payments(faultFromEnv('payment-declined', { FAULT_PAYMENT_DECLINE_PERCENT: 100 }))));
+    try {
+      assertProblem(await send(`http://localhost:${declining.port}`, '/payment', { json: CHARGE }), 402);
+    } finally {
+      await declining.close();
+    }
+  });
+});

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { SpanStatusCode } from '@opentelemetry/api';
+import type { BillingClient } from '@eshop/billing/client';
+import type { DeliveryClient } from '@eshop/delivery/client';
+import type { OrderPlaced } from '@eshop/events';
+import { requestedFaults } from '@eshop/faults';
+import { UpstreamError, type RunningServer } from '@eshop/http';
+import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/http/testing';
+import type { InventoryClient } from '@eshop/inventory/client';
+import { createApp } from '../src/app';
+import { Checkout } from '../src/checkout';
+import { PublishError, type OrderPublisher } from '../src/publisher';
+
+const ORDER = { email: 'ada@example.com', items: [{ sku: 'SKU-1', quantity: 2 }] };
+
+type Failure = Error | undefined;
+
+/** In-memory inventory, billing, delivery and broker that log every call and fail when told to. */
+function fakes() {
+  const calls: string[] = [];
+  const faultsSeen: unknown[] = [];
+  const published: OrderPlaced[] = [];
+  const fail: { inventory?: Failure; billing?: Failure; delivery?: Failure; publish?: Failure } = {};
+  const run = async <T>(name: string, failure: Failure, result: T): Promise<T> => {
+    calls.push(name);
+    faultsSeen.push(requestedFaults());
+    if (failure) throw failure;
+    return result;
+  };
+  const inventory = {
+    createOrder: ({ orderId }) => run('inventory.createOrder', fail.inventory, { reservationId: 'r', orderId, items: [], total: 49.8, currency: 'EUR' }),
+    releaseOrder: (orderId) => run('inventory.releaseOrder', undefined, { orderId, status: 'released' as const }),
+    catalog: () => run('inventory.catalog', undefined, []),
+  } satisfies InventoryClient;
+  const billing = {
+    charge: ({ orderId, amount, currency }) => run('billing.charge', fail.billing, { paymentId: 'p', orderId, amount, currency, status: 'charged' as const }),
+    refund: (orderId) => run('billing.refund', undefined, { orderId, status: 'refunded' as const }),
+    payment: (orderId) => run('billing.payment', undefined, { paymentId: 'p', orderId, amount: 1, currency: 'EUR', status: 'charged' as const }),
+  } satisfies BillingClient;
+  const delivery = {
+    arrange: ({ orderId }) => run('delivery.arrange', fail.delivery, { deliveryId: 'd', orderId, estimatedDelivery: '2030-01-01' }),
+    cancel: (orderId) => run('delivery.cancel', undefined, { orderId, status: 'cancelled' as const }),
+  } satisfies DeliveryClient;
+  const publisher: OrderPublisher = {
+    publish: async (event) => {
+      await run('publish', fail.publish, undefined);
+      published.push(event);
+    },
+  };
+  return { calls, faultsSeen, published, fail, inventory, billing, delivery, publisher };
+}
+
+const refused = (service: string, status: number, title: string) =>
+  new UpstreamError(service, status, { title, detail: `${title}!`, errors: [{ field: 'items', reason: 'x' }] }, `${service} answered ${status}`);
+
+describe('checkout', () => {
+  const spans = recordSpans();
+  let services: ReturnType<typeof fakes>;
+  let server: RunningServer;
+  const url = () => `http://localhost:${server.port}`;
+  const serverSpan = () => spans.spans().find((span) => span.name === 'POST /checkout')!;
+  const compensations = () => spans.spans().filter((span) => span.name.startsWith('compensate '));
+
+  before(async () => {
+    services = fakes();
+    server = await serveWithSpans(createApp(new Checkout(services), async () => true, { faultHeader: true }));
+  });
+  after(() => server.close());
+  beforeEach(() => {
+    services.calls.length = 0;
+    services.faultsSeen.length = 0;
+    services.published.length = 0;
+    for (const key of Object.keys(services.fail) as (keyof typeof services.fail)[]) delete services.fail[key];
+    spans.reset();
+  });
+
+  itAnswersBadInputs(url, [
+    ...commonBadInputs('/checkout', ORDER),
+    { name: 'a missing e-mail', path: '/checkout', request: { json: { items: ORDER.items } }, status: 400, field: 'email' },
+    { name: 'an invalid e-mail', path: '/checkout', request: { json: { ...ORDER, email: 'nope' } }, status: 400, field: 'email' },
+    { name: 'items that are not a list', path: '/checkout', request: { json: { ...ORDER, items: 'SKU-1' } }, status: 400, field: 'items' },
+    { name: 'a quantity of 0', path: '/checkout', request: { json: { ...ORDER, items: [{ sku: 'SKU-1', quantity: 0 }] } }, status: 400, field: 'items.0.quantity' },
+    { name: 'an absurd quantity', path: '/checkout', request: { json: { ...ORDER, items: [{ sku: 'SKU-1', quantity: 99999 }] } }, status: 400, field: 'items.0.quantity' },
+    { name: 'an unknown fault', path: '/checkout', request: { json: ORDER, headers: { 'x-fault': 'meteor' } }, status: 400, field: 'headers.x-fault.meteor' },
+    { name: 'a fault setting out of range', path: '/checkout', request: { json: ORDER, headers: { 'x-fault': 'payment-declined=101' } }, status: 400, field: 'headers.x-fault.payment-declined' },
+  ]);
+
+  it('places an order: three steps, one event, no compensation', async () => {
+    const response = await send(url(), '/checkout', { json: ORDER });
+    assert.equal(response.status, 201);
+    assert.deepEqual(services.calls, ['inventory.createOrder', 'billing.charge', 'delivery.arrange', 'publish']);
+    assert.equal(services.published.length, 1);
+    assert.equal(compensations().length, 0);
+  });
+
+  it('answers 409 for out of stock, with nothing to undo', async () => {
+    services.fail.inventory = refused('inventory', 409, 'Out of stock');
+    const response = await send(url(), '/checkout', { json: ORDER });
+    assertProblem(response, 409, 'items');
+    assert.deepEqual(services.calls, ['inventory.createOrder']);
+    assert.equal(serverSpan().status.code, SpanStatusCode.ERROR);
+    assert.equal(serverSpan().attributes['eshop.checkout.failure'], 'inventory_refused');
+    assert.equal(serverSpan().attributes['error.type'], 'inventory_refused');
+  });
+
+  it('answers 402 for a declined payment and releases the stock', async () => {
+    services.fail.billing = refused('billing', 402, 'Payment declined');
+    assertProblem(await send(url(), '/checkout', { json: ORDER }), 402);
+    assert.deepEqual(services.calls, ['inventory.createOrder', 'billing.charge', 'inventory.releaseOrder']);
+    assert.deepEqual(compensations().map((span) => span.name), ['compensate inventory']);
+    assert.equal(compensations()[0]!.parentSpanContext?.spanId, serverSpan().spanContext().spanId);
+    assert.equal(services.published.length, 0);
+  });
+
+  it('answers 503 with Retry-After when delivery times out, and undoes delivery, billing and inventory', async () => {
+    services.fail.delivery = new UpstreamError('delivery', 0, undefined, 'delivery did not answer within 1000 ms', 'timeout');
+    const response = await send(url(), '/checkout', { json: ORDER });
+    assertProblem(response, 503);
+    assert.equal(response.headers.get('retry-after'), '5');
+    assert.deepEqual(services.calls.slice(3), ['delivery.cancel', 'billing.refund', 'inventory.releaseOrder']);
+    assert.deepEqual(compensations().map((span) => span.name), ['compensate delivery', 'compensate billing', 'compensate inventory']);
+    assert.equal(serverSpan().attributes['eshop.checkout.failure'], 'delivery_timeout');
+    assert.equal(services.published.length, 0);
+  });
+
+  it('answers 503 when billing cannot be reached, and releases the stock', async () => {
+    services.fail.billing = new UpstreamError('billing', 0, undefined, 'billing did not answer (ECONNREFUSED)', 'unreachable');
+    assertProblem(await send(url(), '/checkout', { json: ORDER }), 503);
+    // Nothing reached billing: only the reservation is undone.
+    assert.deepEqual(services.calls.slice(2), ['inventory.releaseOrder']);
+    assert.equal(serverSpan().attributes['eshop.checkout.failure'], 'billing_unreachable');
+  });
+
+  it('also refunds when billing failed mid-way, since it may have charged', async () => {
+    services.fail.billing = new UpstreamError('billing', 0, undefined, 'billing did not answer (ECONNRESET)', 'failed');
+    assertProblem(await send(url(), '/checkout', { json: ORDER }), 503);
+    assert.deepEqual(services.calls.slice(2), ['billing.refund', 'inventory.releaseOrder']);
+  });
+
+  it('answers 503 when Kafka does not acknowledge, and undoes every step', async () => {
+    services.fail.publish = new PublishError('Kafka did not acknowledge OrderPlaced within 10 ms', true);
+    const response = await send(url(), '/checkout', { json: ORDER });
+    assertProblem(response, 503);
+    assert.equal(response.headers.get('retry-after'), '5');
+    assert.deepEqual(services.calls.slice(4), ['delivery.cancel', 'billing.refund', 'inventory.releaseOrder']);
+    assert.equal(serverSpan().attributes['eshop.checkout.failure'], 'kafka_timeout');
+    assert.equal(services.published.length, 0);
+  });
+
+  it('carries x-fault to every call as baggage, and notes it on the checkout span', async () => {
+    await send(url(), '/checkout', { json: ORDER, headers: { 'x-fault': 'delivery-slow=10' } });
+    assert.deepEqual(services.faultsSeen, Array(4).fill({ 'delivery-slow': 10 }));
+    assert.equal(serverSpan().attributes['eshop.fault'], 'delivery-slow=10');
+  });
+
+  it('drops an eshop.fault baggage entry sent from outside when there is no x-fault', async () => {
+    await send(url(), '/checkout', { json: ORDER, headers: { baggage: 'eshop.fault=payment-declined' } });
+    assert.deepEqual(services.faultsSeen[0], {});
+  });
+});
+
+describe('checkout with per-request faults disabled', () => {
+  let services: ReturnType<typeof fakes>;
+  let server: RunningServer;
+  before(async () => {
+    services = fakes();
+    server = await serveWithSpans(createApp(new Checkout(services), async () => true));
+  });
+  after(() => server.close());
+
+  it('ignores x-fault and any eshop.fault baggage', async () => {
+    const response = await send(`http://localhost:${server.port}`, '/checkout', {
+      json: ORDER,
+      headers: { 'x-fault': 'payment-declined', baggage: 'eshop.fault=payment-declined' },
+    });
+    assert.equal(response.status, 201);
+    assert.deepEqual(services.faultsSeen[0], {});
+  });
+});

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { faultFromEnv } from '@eshop/faults';
+import type { RunningServer } from '@eshop/http';
+import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/http/testing';
+import type { SentEmail } from '../src/api';
+import { createApp } from '../src/app';
+import { Mailbox } from '../src/mailbox';
+
+const EMAIL = { orderId: 'order-1', to: 'ada@example.com', subject: 'Your order', body: 'Thank you.' };
+
+describe('notification', () => {
+  const spans = recordSpans();
+  let server: RunningServer;
+  const url = () => `http://localhost:${server.port}`;
+  before(async () => {
+    server = await serveWithSpans(createApp(new Mailbox(10, faultFromEnv('email-fails', { FAULT_INJECTION_HEADER: 'enabled' }))));
+  });
+  after(() => server.close());
+
+  itAnswersBadInputs(url, [
+    ...commonBadInputs('/sendEmail', EMAIL),
+    { name: 'an invalid address', path: '/sendEmail', request: { json: { ...EMAIL, to: 'not-an-address' } }, status: 400, field: 'to' },
+    { name: 'a missing subject', path: '/sendEmail', request: { json: { ...EMAIL, subject: undefined } }, status: 400, field: 'subject' },
+    { name: 'an overlong body', path: '/sendEmail', request: { json: { ...EMAIL, body: 'x'.repeat(10_001) } }, status: 400, field: 'body' },
+    { name: 'a limit of 0', path: '/emails?limit=0', request: {}, status: 400, field: 'limit' },
+    { name: 'a limit that is not a number', path: '/emails?limit=many', request: {}, status: 400, field: 'limit' },
+  ]);
+
+  it('sends one e-mail per order', async () => {
+    assert.equal((await send(url(), '/sendEmail', { json: EMAIL })).status, 201);
+    assert.equal((await send(url(), '/sendEmail', { json: EMAIL })).status, 200);
+    assert.equal(((await send(url(), `/emails?orderId=${EMAIL.orderId}`)).body as SentEmail[]).length, 1);
+  });
+
+  it('fails to send when a request asks for the fault: 503 with Retry-After, nothing sent, the span ERROR', async () => {
+    spans.reset();
+    const response = await send(url(), '/sendEmail', { json: { ...EMAIL, orderId: 'failing' }, headers: { baggage: 'eshop.fault=email-fails' } });
+    assertProblem(response, 503);
+    assert.equal(response.headers.get('retry-after'), '1');
+    assert.deepEqual((await send(url(), '/emails?orderId=failing')).body, []);
+    const span = spans.spans().find((s) => s.name === 'POST /sendEmail');
+    assert.equal(span?.attributes['eshop.fault'], 'email-fails');
+    assert.equal(span?.attributes['error.type'], 'email_send_failed');
+    assert.equal(span?.status.code, SpanStatusCode.ERROR);
+    // The address stays out of spans.
+    assert.doesNotMatch(JSON.stringify(span?.attributes), /@example\.com/);
+  });
+});
