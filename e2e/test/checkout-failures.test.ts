@@ -7,7 +7,7 @@ const perRequest = { FAULT_INJECTION_HEADER: 'enabled' };
 const ctx = useStack('checkout-failures', {
   serviceEnv: {
     // A short timeout, so that a slow delivery times out well within a test.
-    eshop: { ...perRequest, DOWNSTREAM_TIMEOUT_MS: '1000', PUBLISH_TIMEOUT_MS: '5000' },
+    eshop: { ...perRequest, DOWNSTREAM_TIMEOUT_MS: '1000', },
     inventory: perRequest,
     billing: perRequest,
     delivery: perRequest,

@@ -174,15 +174,18 @@ export class FaultSwitch {
     return struck;
   }
 
-  /** For a delay: waits it, inside a span named after the fault so that the wait is plain in the trace. */
-  async delay(): Promise<number> {
+  /**
+   * For a delay: waits it, inside a span named after the fault so that the wait is plain in the trace. `wait`
+   * is for a caller that must keep doing something while it waits (kafka-consumer heartbeats).
+   */
+  async delay(wait: (ms: number) => Promise<unknown> = sleep): Promise<number> {
     const { setting, source } = this.level();
     if (setting <= 0) return 0;
     this.record(setting, source);
     await trace.getTracer('@eshop/faults').startActiveSpan(`fault ${this.name}`, async (span) => {
       span.setAttributes(this.attributes(setting, source));
       try {
-        await sleep(setting);
+        await wait(setting);
       } finally {
         span.end();
       }

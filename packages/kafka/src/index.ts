@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { logger } from '@eshop/logger';
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -9,10 +9,14 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/** How patient a client is: its retries and timeouts, which kafkajs applies to every request it makes. */
+export type KafkaPatience = Pick<KafkaConfig, 'retry' | 'requestTimeout' | 'connectionTimeout'>;
+
 /** A kafkajs client whose own log lines go through the service's JSON logger. */
-export function createKafka(clientId: string, brokers: string[]): Kafka {
+export function createKafka(clientId: string, brokers: string[], patience: KafkaPatience = {}): Kafka {
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
+    ...patience,
     clientId,
     brokers,
     logLevel: logLevel.WARN,

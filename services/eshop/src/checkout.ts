@@ -9,7 +9,7 @@ import type { Order, PlacedOrder } from './api';
 import { PublishError, type OrderPublisher } from './publisher';
 
 export const ORDER_ID_ATTRIBUTE = 'eshop.order.id';
-/** On a failed checkout's span: which step failed and how, e.g. `billing_refused`, `delivery_timeout`, `kafka_timeout`. */
+/** On a failed checkout's span: which step failed and how, e.g. `billing_refused`, `delivery_timeout`, `kafka_unavailable`. */
 export const FAILURE_ATTRIBUTE = 'eshop.checkout.failure';
 
 /** How long a caller is asked to wait before it tries a checkout again after a 503. */
@@ -146,7 +146,7 @@ function asCheckoutError(error: unknown): HttpError {
     return new HttpError(503, 'Checkout unavailable', error.message, undefined, retry, `${error.service}_${error.failure}`);
   }
   if (error instanceof PublishError) {
-    return new HttpError(503, 'Checkout unavailable', error.message, undefined, retry, error.timedOut ? 'kafka_timeout' : 'kafka_refused');
+    return new HttpError(503, 'Checkout unavailable', error.message, undefined, retry, 'kafka_unavailable');
   }
   const detail = error instanceof Error ? error.message : String(error);
   return new HttpError(503, 'Checkout unavailable', detail, undefined, retry, 'checkout_failed');

@@ -12,8 +12,11 @@ export const envSchema = z.object({
   DOWNSTREAM_TIMEOUT_MS: milliseconds(2000).pipe(z.number().min(1)),
   /** How often a call that got no answer or a 5xx is repeated (each carries an idempotency key). */
   DOWNSTREAM_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
-  /** How long the broker has to acknowledge `OrderPlaced` before the checkout is undone and answered 503. */
-  PUBLISH_TIMEOUT_MS: milliseconds(10_000).pipe(z.number().min(1)),
+  /**
+   * How long the broker has to answer any one request while `OrderPlaced` is published. The producer tries
+   * three times; when it gives up, the checkout is undone and answered 503.
+   */
+  PUBLISH_TIMEOUT_MS: milliseconds(3000).pipe(z.number().min(1)),
   /** `enabled`: a checkout may ask for faults with an `x-fault` header; off by default. */
   [FAULT_INJECTION_HEADER_ENV]: faultInjectionHeaderEnv(),
 });

@@ -13,9 +13,16 @@ main(async () => {
   const config = loadConfig();
   const kafka = createKafka('eshop', config.KAFKA_BROKERS);
   await ensureTopics(kafka, [ORDERS_TOPIC, ORDERS_DEAD_LETTER_TOPIC]);
-  // Few, short retries: kafkajs gives up on its own well before PUBLISH_TIMEOUT_MS, rather than delivering an
-  // event after the checkout was already undone.
-  const producer = kafka.producer({ retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 } });
+  // The checkout waits for the producer's own verdict, so the producer must reach one quickly: few, short
+  // retries (kafkajs nests the client's retries for connections and metadata inside the producer's), and
+  // PUBLISH_TIMEOUT_MS for any one request. With the broker down, it gives up within a few seconds.
+  const publishRetry = { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 };
+  const publishing = createKafka('eshop', config.KAFKA_BROKERS, {
+    retry: publishRetry,
+    connectionTimeout: 1000,
+    requestTimeout: config.PUBLISH_TIMEOUT_MS,
+  });
+  const producer = publishing.producer({ retry: publishRetry });
   await producer.connect();
   const probe = createKafkaProbe(kafka);
 
@@ -24,7 +31,7 @@ main(async () => {
     inventory: createInventoryClient(config.INVENTORY_URL, downstream),
     billing: createBillingClient(config.BILLING_URL, downstream),
     delivery: createDeliveryClient(config.DELIVERY_URL, downstream),
-    publisher: createOrderPublisher(producer, config.PUBLISH_TIMEOUT_MS),
+    publisher: createOrderPublisher(producer),
   });
   const app = createApp(checkout, () => probe.isReachable(), { faultHeader: config.FAULT_INJECTION_HEADER === 'enabled' });
   await runService('eshop', app, config.PORT, async () => {

@@ -1,49 +1,96 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { propagation, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, type OrderPlaced } from '@eshop/events';
 import { logger } from '@eshop/logger';
+import type { FaultSwitch } from '@eshop/faults';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import type { Config } from './config';
-import { parseOrderPlaced, PoisonMessageError } from './emailer';
+import { deadLetterHeaders, processMessage, type Outcome, type Source } from './delivery';
 
 export interface OrderConsumerOptions {
   consumer: Consumer;
   deadLetters: Producer;
   handle: (event: OrderPlaced) => Promise<void>;
-  traceMode: Config['KAFKA_TRACE_MODE'];
+  config: Pick<Config, 'KAFKA_TRACE_MODE' | 'NOTIFICATION_MAX_ATTEMPTS' | 'NOTIFICATION_RETRY_BASE_MS' | 'NOTIFICATION_RETRY_MAX_MS'>;
+  /** The `consumer-slow` fault: a pause before each message. */
+  slow: FaultSwitch;
+  /** Aborted when the service stops: waits end early, and a message still being retried is left uncommitted. */
+  stopping: AbortSignal;
 }
 
 /**
+ * At-least-once, with kafkajs's own commits, set explicitly. kafkajs commits only resolved offsets, and resolves
+ * a message's offset only once `eachMessage` has returned for it (in `eachBatch`, with auto-resolve off, once we
+ * call `resolveOffset`). The handlers below return only after notification confirmed the e-mail or the broker
+ * acknowledged the dead letter; when they throw, kafkajs fetches the message again. A threshold of 1 commits each
+ * message as soon as it is resolved, so a crash replays at most the one in hand, and notification answers a replay
+ * with the e-mail it already sent. (Not `autoCommit: false` with `consumer.commitOffsets`: kafkajs ignores that
+ * call once the consumer is stopping, so the message finished during a SIGTERM would not be committed.)
+ */
+const COMMITS = { autoCommit: true, autoCommitThreshold: 1 } as const;
+
+/**
  * Consumes `orders`. The kafkajs instrumentation opens the consumer spans around the handlers below, and
- * what a handler awaits (the call to notification) runs inside them; the trace context is never read here.
+ * what a handler awaits (the call to notification, the dead letter) runs inside them; the trace context is
+ * never read here.
  *
  * - `parent` mode, `eachMessage`: the CONSUMER span is a child of the PRODUCER span: one trace from the
  *   checkout to the e-mail.
  * - `link` mode, `eachBatch`: the instrumentation starts a new trace per batch, with a `poll` span as its root
- *   and one `process` span per message that links to that message's producer span.
+ *   and one `process` span per message that links to that message's producer span. The handler runs in the
+ *   `poll` span, so that is the span the e-mail and any dead letter hang from.
  */
-export async function consumeOrders({ consumer, deadLetters, handle, traceMode }: OrderConsumerOptions): Promise<void> {
-  const process = async (message: KafkaMessage, partition: number) => {
-    let event: OrderPlaced;
-    try {
-      event = parseOrderPlaced(message.value);
-    } catch (error) {
-      if (!(error instanceof PoisonMessageError)) throw error;
-      await deadLetter(deadLetters, message, partition, error);
-      return;
-    }
-    await handle(event);
+export async function consumeOrders({ consumer, deadLetters, handle, config, slow, stopping }: OrderConsumerOptions): Promise<void> {
+  const policy = {
+    maxAttempts: config.NOTIFICATION_MAX_ATTEMPTS,
+    baseDelayMs: config.NOTIFICATION_RETRY_BASE_MS,
+    maxDelayMs: config.NOTIFICATION_RETRY_MAX_MS,
+  };
+
+  const processOne = async (source: Source, message: KafkaMessage, heartbeat: () => Promise<void>) => {
+    const span = trace.getActiveSpan();
+    // kafkajs heartbeats only when asked to: a long wait without it would cost the consumer its partitions.
+    const pause = async (ms: number) => {
+      for (let left = ms; left > 0; left -= 1000) {
+        await delay(Math.min(left, 1000), undefined, { signal: stopping });
+        await heartbeat();
+      }
+    };
+    // Cut short by a stop, after which the message in hand is still finished.
+    await slow.delay(pause).catch(() => {});
+    const outcome = await processMessage(message.value, {
+      send: handle,
+      policy,
+      wait: pause,
+      onRetry: (attempt, delayMs, error) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        span?.addEvent('retry', { 'eshop.retry.attempt': attempt, 'eshop.retry.delay_ms': delayMs, 'eshop.retry.reason': reason });
+        logger.warn({ ...source, attempt, delayMs, reason }, 'notification failed; retrying');
+      },
+    }).catch((error: unknown) => {
+      if (stopping.aborted) logger.info(source, 'stopping: the message is left uncommitted, to be delivered again');
+      throw error;
+    });
+    span?.setAttribute('eshop.notification.attempts', outcome.attempts);
+    if (outcome.kind === 'dead-letter') await deadLetter(deadLetters, source, message, outcome);
   };
 
   await consumer.subscribe({ topics: [ORDERS_TOPIC] });
-  if (traceMode === 'parent') {
-    await consumer.run({ eachMessage: ({ message, partition }) => process(message, partition) });
+  if (config.KAFKA_TRACE_MODE === 'parent') {
+    await consumer.run({
+      ...COMMITS,
+      eachMessage: ({ topic, partition, message, heartbeat }) => processOne({ topic, partition, offset: message.offset }, message, heartbeat),
+    });
   } else {
     await consumer.run({
+      ...COMMITS,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
         for (const message of batch.messages) {
           if (!isRunning() || isStale()) break;
-          await process(message, batch.partition);
+          await processOne({ topic: batch.topic, partition: batch.partition, offset: message.offset }, message, heartbeat);
           resolveOffset(message.offset);
+          await commitOffsetsIfNecessary();
           await heartbeat();
         }
       },
@@ -51,9 +98,23 @@ export async function consumeOrders({ consumer, deadLetters, handle, traceMode }
   }
 }
 
-/** Moves an unprocessable message to the dead-letter topic, headers (and so trace context) included. */
-async function deadLetter(producer: Producer, message: KafkaMessage, partition: number, error: Error): Promise<void> {
-  logger.warn({ reason: error.message, partition, offset: message.offset }, 'message dead-lettered');
+/**
+ * Sends a message that can never be processed to `orders.DLQ` and marks the consumer span failed. The producer
+ * span of that send is the consumer span's child, so the dead-lettering shows in the message's own trace. If
+ * the send fails, this throws, the offset stays uncommitted and the message comes back: nothing is dropped.
+ */
+async function deadLetter(
+  producer: Producer,
+  source: Source,
+  message: KafkaMessage,
+  outcome: Extract<Outcome, { kind: 'dead-letter' }>,
+): Promise<void> {
+  const span = trace.getActiveSpan();
+  span?.setAttribute('eshop.dlq.reason', outcome.reason);
+  span?.setAttribute('error.type', outcome.reason);
+  span?.recordException(outcome.error);
+  span?.setStatus({ code: SpanStatusCode.ERROR, message: `dead-lettered: ${outcome.error.message}` });
+  logger.warn({ ...source, reason: outcome.reason, attempts: outcome.attempts, error: outcome.error.message }, 'message dead-lettered');
   await producer.send({
     topic: ORDERS_DEAD_LETTER_TOPIC,
     acks: -1,
@@ -61,14 +122,7 @@ async function deadLetter(producer: Producer, message: KafkaMessage, partition: 
       {
         key: message.key,
         value: message.value,
-        headers: {
-          ...message.headers,
-          'x-dlq-reason': error.message,
-          'x-dlq-topic': ORDERS_TOPIC,
-          'x-dlq-partition': String(partition),
-          'x-dlq-offset': message.offset,
-          'x-dlq-attempts': '1',
-        },
+        headers: deadLetterHeaders(message.headers, source, outcome, propagation.fields()),
       },
     ],
   });

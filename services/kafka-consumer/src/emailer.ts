@@ -1,28 +1,11 @@
 import { trace } from '@opentelemetry/api';
-import { orderPlacedSchema, type OrderPlaced } from '@eshop/events';
+import type { OrderPlaced } from '@eshop/events';
 import type { NotificationClient } from '@eshop/notification/client';
 
-/** A message that can never be processed, however often it is retried. */
-export class PoisonMessageError extends Error {
-  override readonly name = 'PoisonMessageError';
-}
-
-export function parseOrderPlaced(value: Buffer | null): OrderPlaced {
-  let json: unknown;
-  try {
-    json = JSON.parse(value?.toString('utf8') ?? '');
-  } catch {
-    throw new PoisonMessageError('the message is not JSON');
-  }
-  const event = orderPlacedSchema.safeParse(json);
-  if (!event.success) {
-    const fields = event.error.issues.map((issue) => issue.path.join('.') || '(message)');
-    throw new PoisonMessageError(`the message is not an OrderPlaced event (${[...new Set(fields)].join(', ')})`);
-  }
-  return event.data;
-}
-
-/** Turns an `OrderPlaced` event into the customer's confirmation e-mail. */
+/**
+ * Turns an `OrderPlaced` event into the customer's confirmation e-mail. Notification keeps one e-mail per order,
+ * so sending again for a redelivered event returns the first e-mail instead of a second one.
+ */
 export function createEmailer(notification: NotificationClient) {
   return async (event: OrderPlaced): Promise<void> => {
     trace.getActiveSpan()?.setAttribute('eshop.order.id', event.orderId);

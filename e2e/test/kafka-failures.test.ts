@@ -1,0 +1,387 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import type { ServiceName } from '@eshop/scripts';
+import { ORDER, poll, useStack, type SentEmail } from '../src/fixture';
+
+// The consumer's contract, spelled out here as a reader of the topics would see it.
+const ORDERS = 'orders';
+const DEAD_LETTERS = 'orders.DLQ';
+const GROUP = 'kafka-consumer';
+const MAX_ATTEMPTS = 4;
+
+const context = useStack('kafka-failures', {
+  serviceEnv: {
+    'kafka-consumer': {
+      NOTIFICATION_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      NOTIFICATION_RETRY_BASE_MS: '100',
+      NOTIFICATION_RETRY_MAX_MS: '400',
+      // A killed consumer holds its partitions this long; the default 30 s would only slow the test down.
+      KAFKA_SESSION_TIMEOUT_MS: '10000',
+    },
+  },
+});
+
+/** A valid `OrderPlaced` event, as eshop publishes it. */
+const orderPlaced = (orderId: string) => ({
+  type: 'OrderPlaced',
+  orderId,
+  email: ORDER.email,
+  items: ORDER.items,
+  total: 30,
+  currency: 'EUR',
+  placedAt: new Date().toISOString(),
+});
+
+/** A W3C trace context of the test's own, so the message's trace can be found in Jaeger. */
+function newTraceContext() {
+  const traceId = randomBytes(16).toString('hex');
+  const spanId = randomBytes(8).toString('hex');
+  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
+}
+
+const header = (headers: IHeaders | undefined, name: string) => headers?.[name]?.toString();
+
+/** All e-mails notification sent, by order id (the mailbox keeps one per order). */
+async function emails(): Promise<Map<string, SentEmail>> {
+  const response = await fetch(`${context.stack.url('notification')}/emails?limit=1000`);
+  const list = (await response.json()) as SentEmail[];
+  return new Map(list.map((email) => [email.orderId, email]));
+}
+
+/** Waits until every one of `orderIds` has its e-mail, and checks that there is exactly one each. */
+async function allEmailed(orderIds: string[]): Promise<Map<string, SentEmail>> {
+  const sent = await poll(
+    `e-mails for all ${orderIds.length} orders`,
+    emails,
+    (sent) => orderIds.every((orderId) => sent.has(orderId)),
+    60_000,
+  );
+  for (const orderId of orderIds) {
+    const response = await fetch(`${context.stack.url('notification')}/emails?orderId=${orderId}`);
+    assert.equal(((await response.json()) as SentEmail[]).length, 1, `e-mails for order ${orderId}`);
+  }
+  return sent;
+}
+
+async function isReady(service: ServiceName): Promise<boolean> {
+  const response = await fetch(`${context.stack.url(service)}/readyz`).catch(() => undefined);
+  return response?.status === 200;
+}
+
+async function restartConsumer(extraEnv: NodeJS.ProcessEnv = {}) {
+  assert.equal(await context.stack.stopService('kafka-consumer'), 0, 'kafka-consumer exit code after SIGTERM');
+  await context.stack.startService('kafka-consumer', extraEnv);
+}
+
+/**
+ * The tests that read and write the topics themselves. Their clients are closed before the broker restart below,
+ * so that no client of the test is left retrying against a broker that went away.
+ */
+describe('kafka-consumer against a real broker', () => {
+  let kafka: Kafka;
+  let producer: Producer;
+  let deadLetterReader: Consumer;
+  const deadLetters: KafkaMessage[] = [];
+
+  before(async () => {
+    kafka = new Kafka({ clientId: 'e2e-kafka-failures', brokers: context.stack.kafkaBrokers, logLevel: logLevel.NOTHING });
+    producer = kafka.producer();
+    await producer.connect();
+    deadLetterReader = kafka.consumer({ groupId: `e2e-dead-letters-${randomUUID()}` });
+    await deadLetterReader.connect();
+    await deadLetterReader.subscribe({ topics: [DEAD_LETTERS], fromBeginning: true });
+    await deadLetterReader.run({
+      eachMessage: async ({ message }) => {
+        deadLetters.push(message);
+      },
+    });
+  });
+
+  after(async () => {
+    await deadLetterReader?.disconnect();
+    await producer?.disconnect();
+  });
+
+  /** Puts messages on `orders` in one request, so those with the same key keep their order; returns each one's place. */
+  async function produce(messages: { key: string; value: string | Buffer; headers?: IHeaders }[]) {
+    const [{ partition, baseOffset }] = await producer.send({ topic: ORDERS, acks: -1, messages });
+    return messages.map((_, index) => ({ partition, offset: String(Number(baseOffset) + index) }));
+  }
+
+  /** Produces events one at a time, each under its own order id, and returns where each landed. */
+  async function produceOrders(orderIds: string[]): Promise<Map<string, { partition: number; offset: string }>> {
+    const placed = new Map<string, { partition: number; offset: string }>();
+    for (const orderId of orderIds) {
+      const [where] = await produce([{ key: orderId, value: JSON.stringify(orderPlaced(orderId)) }]);
+      placed.set(orderId, where!);
+    }
+    return placed;
+  }
+
+  const deadLetter = (what: string, match: (message: KafkaMessage) => boolean) =>
+    poll(`the dead letter of ${what}`, async () => deadLetters.find(match), (message) => message !== undefined).then(
+      (message) => message!,
+    );
+  const deadLetterOfOrder = (orderId: string) => deadLetter(`order ${orderId}`, (message) => message.key?.toString() === orderId);
+
+  /** The consumer group's committed offset per partition of `orders` (the next message it will read). */
+  async function committedOffsets(): Promise<Map<number, number>> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [topic] = await admin.fetchOffsets({ groupId: GROUP, topics: [ORDERS] });
+      return new Map(topic!.partitions.map(({ partition, offset }) => [partition, Number(offset)]));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  it('dead-letters poison messages with their headers, and processes the good message behind them', async () => {
+    // One key, so one partition: the good message comes after the poison ones.
+    const key = `poison-${randomUUID()}`;
+    const poison = [
+      { reason: 'not-json', value: Buffer.from('{"type":"OrderPlaced","orderId":') },
+      { reason: 'invalid-event', value: JSON.stringify({ ...orderPlaced('order-without-items'), items: [] }) },
+    ].map((message) => ({ ...message, id: randomUUID(), trace: newTraceContext() }));
+    const goodOrderId = `e2e-${randomUUID()}`;
+    const places = await produce([
+      ...poison.map(({ value, id, trace }) => ({ key, value, headers: { traceparent: trace.traceparent, 'x-e2e-case': id } })),
+      { key, value: JSON.stringify(orderPlaced(goodOrderId)) },
+    ]);
+
+    for (const [index, { reason, value, id, trace }] of poison.entries()) {
+      const letter = await deadLetter(`the ${reason} message`, (message) => header(message.headers, 'x-e2e-case') === id);
+      assert.deepEqual(letter.value, Buffer.from(value), `${reason}: the value is kept byte for byte`);
+      assert.equal(letter.key?.toString(), key);
+      assert.equal(header(letter.headers, 'x-dlq-reason'), reason);
+      assert.ok(header(letter.headers, 'x-dlq-error'), `${reason}: x-dlq-error says what is wrong`);
+      assert.equal(header(letter.headers, 'x-dlq-topic'), ORDERS);
+      assert.equal(header(letter.headers, 'x-dlq-partition'), String(places[index]!.partition));
+      assert.equal(header(letter.headers, 'x-dlq-offset'), places[index]!.offset);
+      assert.equal(header(letter.headers, 'x-dlq-attempts'), '1');
+      // The producer's trace context is kept; the live one continues the same trace from the dead-lettering span.
+      assert.equal(header(letter.headers, 'x-dlq-original-traceparent'), trace.traceparent);
+      assert.equal(header(letter.headers, 'traceparent')?.split('-')[1], trace.traceId);
+    }
+    await allEmailed([goodOrderId]);
+
+    // The dead-lettering is in the message's own trace: a failed consumer span, and under it the send to the DLQ.
+    const { trace } = poison[0]!;
+    const spans = await poll(
+      `trace ${trace.traceId} with the consumer span and the dead-letter send`,
+      () => context.jaeger.trace(trace.traceId),
+      (spans) => (spans ?? []).some((span) => span.name === `send ${DEAD_LETTERS}`),
+    );
+    const consumerSpan = spans!.find((span) => span.service === 'kafka-consumer' && span.kind === 'consumer');
+    const sendSpan = spans!.find((span) => span.name === `send ${DEAD_LETTERS}`);
+    assert.ok(consumerSpan, 'consumer span');
+    assert.equal(consumerSpan.parentId, trace.spanId, 'the consumer span continues the producer trace');
+    assert.equal(consumerSpan.tags['otel.status_code'], 'ERROR');
+    assert.equal(consumerSpan.tags['error.type'], 'not-json');
+    assert.equal(consumerSpan.tags['eshop.dlq.reason'], 'not-json');
+    assert.equal(sendSpan?.kind, 'producer');
+    assert.equal(sendSpan?.parentId, consumerSpan.spanId, 'the dead-letter send is a child of the consumer span');
+  });
+
+  describe('with a notification that fails on request', () => {
+    /**
+     * Stands between kafka-consumer and notification: answers an order's scripted failures ('no answer' drops
+     * the connection), then passes its requests on, trace headers included, to the real notification.
+     */
+    const failures = new Map<string, (number | 'no answer')[]>();
+    const attempts = new Map<string, number>();
+    const proxy = createServer((request, response) => {
+      const answer = async () => {
+        const body = Buffer.concat(await request.toArray());
+        const { orderId } = JSON.parse(body.toString() || '{}') as { orderId?: string };
+        attempts.set(String(orderId), (attempts.get(String(orderId)) ?? 0) + 1);
+        const failure = failures.get(String(orderId))?.shift();
+        if (failure === 'no answer') return void request.socket.destroy();
+        if (failure !== undefined) return void response.writeHead(failure, { 'content-type': 'application/json' }).end('{}');
+        const { host: _host, connection: _connection, 'content-length': _length, ...headers } = request.headers;
+        const upstream = await fetch(`${context.stack.url('notification')}${request.url}`, {
+          method: request.method,
+          headers: headers as Record<string, string>,
+          body: request.method === 'POST' ? body : undefined,
+        });
+        response.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+        response.end(Buffer.from(await upstream.arrayBuffer()));
+      };
+      answer().catch(() => response.writeHead(502).end());
+    });
+
+    before(async () => {
+      proxy.listen(0, '127.0.0.1');
+      await new Promise((resolve) => proxy.once('listening', resolve));
+      await restartConsumer({ NOTIFICATION_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+    });
+
+    after(async () => {
+      await restartConsumer();
+      proxy.close();
+    });
+
+    /** Produces one event under a trace of the test's own, after scripting notification's answers for it. */
+    async function produceFailing(script: (number | 'no answer')[]) {
+      const orderId = `e2e-${randomUUID()}`;
+      const trace = newTraceContext();
+      failures.set(orderId, script);
+      const [place] = await produce([{ key: orderId, value: JSON.stringify(orderPlaced(orderId)), headers: { traceparent: trace.traceparent } }]);
+      return { orderId, trace, place: place! };
+    }
+
+    it('retries no answer, 5xx and 429 with backoff, then sends the one e-mail', async () => {
+      const { orderId, trace } = await produceFailing(['no answer', 503, 429]);
+      await allEmailed([orderId]);
+      assert.equal(attempts.get(orderId), 4);
+
+      const spans = await poll(
+        `trace ${trace.traceId} with four calls to notification`,
+        () => context.jaeger.trace(trace.traceId),
+        (spans) => (spans ?? []).filter((span) => span.service === 'kafka-consumer' && span.kind === 'client').length === 4,
+      );
+      const consumerSpan = spans!.find((span) => span.service === 'kafka-consumer' && span.kind === 'consumer')!;
+      assert.equal(consumerSpan.tags['eshop.notification.attempts'], 4);
+      assert.notEqual(consumerSpan.tags['otel.status_code'], 'ERROR');
+      const calls = spans!.filter((span) => span.service === 'kafka-consumer' && span.kind === 'client');
+      assert.ok(calls.every((call) => call.parentId === consumerSpan.spanId), 'every attempt is a child of the consumer span');
+    });
+
+    it('dead-letters an order notification refuses (4xx), after one attempt', async () => {
+      const { orderId, place } = await produceFailing([422]);
+      const letter = await deadLetterOfOrder(orderId);
+      assert.equal(header(letter.headers, 'x-dlq-reason'), 'rejected');
+      assert.equal(header(letter.headers, 'x-dlq-attempts'), '1');
+      assert.equal(header(letter.headers, 'x-dlq-partition'), String(place.partition));
+      assert.equal(header(letter.headers, 'x-dlq-offset'), place.offset);
+      assert.equal(attempts.get(orderId), 1);
+      assert.equal((await emails()).has(orderId), false, 'no e-mail for a refused order');
+    });
+
+    it('dead-letters after the last attempt when notification keeps failing', async () => {
+      const { orderId, place } = await produceFailing(Array.from({ length: MAX_ATTEMPTS }, () => 503));
+      const letter = await deadLetterOfOrder(orderId);
+      assert.equal(header(letter.headers, 'x-dlq-reason'), 'retries-exhausted');
+      assert.equal(header(letter.headers, 'x-dlq-attempts'), String(MAX_ATTEMPTS));
+      assert.equal(header(letter.headers, 'x-dlq-offset'), place.offset);
+      assert.equal(attempts.get(orderId), MAX_ATTEMPTS);
+      assert.equal((await emails()).has(orderId), false, 'no e-mail after the attempts ran out');
+    });
+  });
+
+  it('shows the consumer slowdown fault as queue time on the consumer spans', async () => {
+    const delayMs = 300;
+    await restartConsumer({ FAULT_CONSUMER_DELAY_MS: String(delayMs) });
+    const orderIds = Array.from({ length: 8 }, () => `e2e-${randomUUID()}`);
+    await produceOrders(orderIds);
+    await allEmailed(orderIds);
+    const consumerSpans = await Promise.all(
+      orderIds.map((orderId) =>
+        poll(
+          `the consumer span of order ${orderId}`,
+          async () => (await context.jaeger.find('kafka-consumer', { 'eshop.order.id': orderId })).flat(),
+          (spans) => spans.some((span) => span.kind === 'consumer'),
+        ).then((spans) => spans.find((span) => span.kind === 'consumer')!),
+      ),
+    );
+    assert.ok(consumerSpans.every((span) => span.tags['eshop.fault'] === 'consumer-slow' && span.tags['eshop.fault.setting'] === delayMs));
+    // Produced together, processed one after another: the last one waited behind the seven before it.
+    const queueTimes = consumerSpans.map((span) => Number(span.tags['eshop.kafka.queue_time_ms']));
+    assert.ok(Math.max(...queueTimes) >= (orderIds.length - 1) * delayMs, `queue times ${queueTimes.join(', ')} ms`);
+  });
+
+  it('on SIGTERM mid-stream, finishes and commits the message in hand, exits 0, and the next run sends the rest once', async () => {
+    await restartConsumer({ FAULT_CONSUMER_DELAY_MS: '100' });
+    const orderIds = Array.from({ length: 30 }, () => `e2e-${randomUUID()}`);
+    const places = await produceOrders(orderIds);
+    await poll('the first e-mails', emails, (sent) => orderIds.filter((id) => sent.has(id)).length >= 5);
+
+    assert.equal(await context.stack.stopService('kafka-consumer'), 0, 'exit code after SIGTERM');
+    const committed = await committedOffsets();
+    const before = await emails();
+    const isCommitted = (orderId: string) => Number(places.get(orderId)!.offset) < (committed.get(places.get(orderId)!.partition) ?? 0);
+    const sentBefore = orderIds.filter((orderId) => before.has(orderId));
+    assert.ok(sentBefore.length < orderIds.length, 'stopped mid-stream');
+    assert.deepEqual(orderIds.filter(isCommitted), sentBefore, 'exactly the e-mailed orders are committed');
+
+    await context.stack.startService('kafka-consumer');
+    const after = await allEmailed(orderIds);
+    for (const orderId of sentBefore) assert.equal(after.get(orderId)!.emailId, before.get(orderId)!.emailId);
+  });
+
+  it('after a SIGKILL mid-stream, the restarted consumer sends every e-mail exactly once', async () => {
+    await restartConsumer({ FAULT_CONSUMER_DELAY_MS: '100' });
+    const orderIds = Array.from({ length: 40 }, () => `e2e-${randomUUID()}`);
+    const places = await produceOrders(orderIds.slice(0, 15));
+    await poll('the first e-mails', emails, (sent) => orderIds.filter((id) => sent.has(id)).length >= 3);
+    await context.stack.killService('kafka-consumer');
+    for (const [orderId, place] of await produceOrders(orderIds.slice(15))) places.set(orderId, place);
+
+    const committed = await committedOffsets();
+    const before = await emails();
+    const sentBefore = orderIds.filter((orderId) => before.has(orderId));
+    assert.ok(sentBefore.length < orderIds.length, 'killed mid-stream');
+    for (const orderId of orderIds) {
+      const { partition, offset } = places.get(orderId)!;
+      if (Number(offset) < (committed.get(partition) ?? 0)) assert.ok(before.has(orderId), `order ${orderId} committed before its e-mail`);
+    }
+
+    await context.stack.startService('kafka-consumer');
+    const after = await allEmailed(orderIds);
+    for (const orderId of sentBefore) assert.equal(after.get(orderId)!.emailId, before.get(orderId)!.emailId);
+  });
+});
+
+it('loses and doubles no e-mail when the broker restarts while checkouts flow, and the services recover by themselves', async () => {
+  const placed = new Map<string, string>(); // order id → trace id
+  const outcomes = { failed: 0, startedWhileDown: 0, placedAfterRestart: 0 };
+  let phase: 'up' | 'down' | 'restarted' = 'up';
+  let stop = false;
+  const shopper = async () => {
+    for (let count = 0; !stop && count < 400; count++) {
+      const during = phase;
+      if (during === 'down') outcomes.startedWhileDown++;
+      const response = await fetch(`${context.stack.url('eshop')}/checkout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(ORDER),
+        signal: AbortSignal.timeout(30_000),
+      }).catch(() => undefined);
+      if (response?.status === 201) {
+        const { orderId, traceId } = (await response.json()) as { orderId: string; traceId: string };
+        placed.set(orderId, traceId);
+        if (during === 'restarted') outcomes.placedAfterRestart++;
+      } else {
+        outcomes.failed++;
+        await response?.body?.cancel();
+        // Not a hot loop against a broker that is down.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+  const shoppers = [shopper(), shopper()];
+  try {
+    await poll('checkouts before the restart', async () => placed.size, (count) => count >= 10);
+    await context.stack.stopKafka();
+    phase = 'down';
+    // eshop's producer retries for a while before it gives up on a checkout: allow for it.
+    await poll('checkouts tried while the broker is down', async () => outcomes.startedWhileDown, (count) => count >= 2, 60_000);
+    await context.stack.startKafka();
+    phase = 'restarted';
+    await poll('checkouts after the restart', async () => outcomes.placedAfterRestart, (count) => count >= 10, 90_000);
+  } finally {
+    stop = true;
+    await Promise.all(shoppers);
+  }
+
+  const sent = await allEmailed([...placed.keys()]);
+  for (const [orderId, traceId] of placed) assert.equal(sent.get(orderId)!.traceId, traceId, `the e-mail of ${orderId} is in its checkout's trace`);
+  for (const service of ['eshop', 'kafka-consumer'] as const) {
+    await poll(`${service} ready again`, () => isReady(service), (ready) => ready);
+  }
+  console.log(`broker restart: ${placed.size} checkouts placed, ${outcomes.failed} refused, each placed order e-mailed once`);
+});

@@ -1,0 +1,126 @@
+import { UpstreamError } from '@eshop/http';
+import { orderPlacedSchema, type OrderPlaced } from '@eshop/events';
+import type { IHeaders } from 'kafkajs';
+
+/**
+ * What happens to one message from `orders`, decided without Kafka: parsed, e-mailed with retries, or dead-lettered
+ * for one of these reasons.
+ */
+export type DeadLetterReason = 'not-json' | 'invalid-event' | 'rejected' | 'retries-exhausted';
+
+export type Outcome =
+  | { kind: 'delivered'; attempts: number }
+  | { kind: 'dead-letter'; reason: DeadLetterReason; error: Error; attempts: number };
+
+export type Parsed = { ok: true; event: OrderPlaced } | { ok: false; reason: DeadLetterReason; error: Error };
+
+export function parseOrderPlaced(value: Buffer | null): Parsed {
+  let json: unknown;
+  try {
+    json = JSON.parse(value?.toString('utf8') ?? '');
+  } catch {
+    return { ok: false, reason: 'not-json', error: new Error('the message is not JSON') };
+  }
+  const event = orderPlacedSchema.safeParse(json);
+  if (!event.success) {
+    // Field names only: the values may be personal data.
+    const fields = event.error.issues.map((issue) => issue.path.join('.') || '(message)');
+    const error = new Error(`the message is not an OrderPlaced event (${[...new Set(fields)].join(', ')})`);
+    return { ok: false, reason: 'invalid-event', error };
+  }
+  return { ok: true, event: event.data };
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** A failure that may pass if the call is repeated: no answer, 5xx, 429, or anything unforeseen. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof UpstreamError)) return true;
+  return error.status === 0 || error.status === 429 || error.status >= 500;
+}
+
+/**
+ * The wait after failed attempt `attempt` (1-based): doubling from the base up to the maximum, then a random
+ * point in its upper half, so that consumers which failed together do not all retry together.
+ */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+export interface DeliveryDeps {
+  /** Asks notification for the e-mail; resolves once notification confirmed it. */
+  send: (event: OrderPlaced) => Promise<void>;
+  policy: RetryPolicy;
+  /** Waits between attempts. It throws when the consumer is stopping: the message is then left uncommitted. */
+  wait: (ms: number) => Promise<void>;
+  onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
+}
+
+/** Parses one message and e-mails its order, retrying transient failures, and says how it ended. */
+export async function processMessage(value: Buffer | null, { send, policy, wait, onRetry }: DeliveryDeps): Promise<Outcome> {
+  const parsed = parseOrderPlaced(value);
+  if (!parsed.ok) return { kind: 'dead-letter', reason: parsed.reason, error: parsed.error, attempts: 1 };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await send(parsed.event);
+      return { kind: 'delivered', attempts: attempt };
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      if (!isTransient(error)) return { kind: 'dead-letter', reason: 'rejected', error, attempts: attempt };
+      if (attempt >= policy.maxAttempts) return { kind: 'dead-letter', reason: 'retries-exhausted', error, attempts: attempt };
+      const delayMs = backoffDelay(attempt, policy);
+      onRetry?.(attempt, delayMs, error);
+      await wait(delayMs);
+    }
+  }
+}
+
+/** The header names under which a dead letter says why it is there and where it came from. */
+export const DLQ_HEADERS = {
+  reason: 'x-dlq-reason',
+  error: 'x-dlq-error',
+  topic: 'x-dlq-topic',
+  partition: 'x-dlq-partition',
+  offset: 'x-dlq-offset',
+  attempts: 'x-dlq-attempts',
+  /** Prefix of the original trace headers, which the producer instrumentation overwrites on the dead letter. */
+  original: 'x-dlq-original-',
+} as const;
+
+export interface Source {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * The headers of a dead letter: the original ones, the reason and the origin, and a copy of each original trace
+ * header (`traceFields`, the propagator's fields). The copy matters because sending the dead letter injects the
+ * dead-lettering span's context over `traceparent` & co.: in `parent` mode that is the same trace, in `link` mode
+ * it is not, and either way the copy keeps the producer's own context.
+ */
+export function deadLetterHeaders(
+  original: IHeaders | undefined,
+  source: Source,
+  outcome: Extract<Outcome, { kind: 'dead-letter' }>,
+  traceFields: string[],
+): IHeaders {
+  const headers: IHeaders = { ...original };
+  for (const field of traceFields) {
+    if (original?.[field] !== undefined) headers[`${DLQ_HEADERS.original}${field}`] = original[field];
+  }
+  return {
+    ...headers,
+    [DLQ_HEADERS.reason]: outcome.reason,
+    [DLQ_HEADERS.error]: outcome.error.message,
+    [DLQ_HEADERS.topic]: source.topic,
+    [DLQ_HEADERS.partition]: String(source.partition),
+    [DLQ_HEADERS.offset]: source.offset,
+    [DLQ_HEADERS.attempts]: String(outcome.attempts),
+  };
+}
