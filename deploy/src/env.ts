@@ -34,7 +34,7 @@ export function allowedEnv(service: string): Set<string> {
 export function requiredEnv(service: string): Set<string> {
   const schema = schemaOf(service);
   const local = envNames(schema).filter((name) => {
-    const parsed = schema.shape[name]!.safeParse(undefined);
+    const parsed = schema.shape[name].safeParse(undefined);
     return parsed.success && /\b(localhost|127\.0\.0\.1)\b/.test(JSON.stringify(parsed.data));
   });
   return new Set([...local, ...ALWAYS_REQUIRED]);
@@ -77,12 +77,18 @@ export function envProblems(service: string, env: Record<string, string>): strin
 }
 
 /** host:port of every address a service is given: its URLs, its Kafka brokers and its OTLP endpoint. */
-export function addressesIn(service: string, env: Record<string, string>): { name: string; host: string; port: number }[] {
+export function addressesIn(
+  service: string,
+  env: Record<string, string>,
+): { name: string; host: string; port: number }[] {
   const addresses: { name: string; host: string; port: number }[] = [];
   for (const name of requiredEnv(service)) {
     const value = env[name];
     if (value === undefined) continue;
-    for (const item of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    for (const item of value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
       const url = new URL(/^[a-z]+:\/\//.test(item) ? item : `tcp://${item}`);
       addresses.push({ name, host: url.hostname, port: Number(url.port) });
     }
@@ -93,7 +99,7 @@ export function addressesIn(service: string, env: Record<string, string>): { nam
 /** The service an `<NAME>_URL` variable must lead to (INVENTORY_URL → inventory), or undefined for others. */
 export function expectedHost(variable: string): string | undefined {
   const match = /^(.+)_URL$/.exec(variable);
-  return match ? match[1]!.toLowerCase().replace(/_/g, '-') : undefined;
+  return match ? match[1].toLowerCase().replace(/_/g, '-') : undefined;
 }
 
 function schemaOf(service: string): EnvSchema {

@@ -31,7 +31,12 @@ export class IstioSchemas {
       for (const version of crd.spec.versions) {
         if (!version.served || !version.schema) continue;
         const root = strict(structuredClone(version.schema.openAPIV3Schema));
-        root.properties = { ...(root.properties as Schema), apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
+        root.properties = {
+          ...(root.properties as Schema),
+          apiVersion: { type: 'string' },
+          kind: { type: 'string' },
+          metadata: { type: 'object' },
+        };
         this.validators.set(key(`${crd.spec.group}/${version.name}`, crd.spec.names.kind), this.ajv.compile(root));
       }
     }
@@ -42,14 +47,20 @@ export class IstioSchemas {
     const validate = this.validators.get(key(object.apiVersion, object.kind));
     if (!validate) return [`Istio serves no ${object.kind} in ${object.apiVersion}`];
     if (validate(object)) return [];
-    return (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message} ${JSON.stringify(error.params)}`);
+    return (validate.errors ?? []).map(
+      (error) => `${error.instancePath || '/'} ${error.message} ${JSON.stringify(error.params)}`,
+    );
   }
 }
 
 const key = (apiVersion: string, kind: string) => `${apiVersion}:${kind}`;
 
 function strict(schema: Schema): Schema {
-  if (schema.properties && !schema['x-kubernetes-preserve-unknown-fields'] && schema.additionalProperties === undefined) {
+  if (
+    schema.properties &&
+    !schema['x-kubernetes-preserve-unknown-fields'] &&
+    schema.additionalProperties === undefined
+  ) {
     schema.additionalProperties = false;
   }
   if (schema['x-kubernetes-int-or-string']) {
@@ -70,4 +81,5 @@ function strict(schema: Schema): Schema {
   return schema;
 }
 
-const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isSchema = (value: unknown): value is Schema =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

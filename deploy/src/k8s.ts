@@ -1,11 +1,93 @@
 import { parseAllDocuments } from 'yaml';
 
-/** The few fields of Kubernetes and Istio objects the project checks read; validation covers the rest. */
+/** What every Kubernetes and Istio object has; what is under `spec` depends on the kind (see `Kinds`). */
 export interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- checked field by field below
+  spec?: unknown;
+}
+
+/** An object of a kind whose spec the checks read. */
+export interface Of<Spec> extends K8sObject {
+  spec: Spec;
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  env?: { name: string; value?: string }[];
+  ports?: { name?: string; containerPort: number }[];
+  resources?: Partial<Record<'requests' | 'limits', { cpu?: string; memory?: string }>>;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  securityContext?: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[] };
+  };
+}
+
+export interface Probe {
+  httpGet?: { path: string; port: string | number };
+}
+
+export interface PodSpec {
+  serviceAccountName?: string;
+  enableServiceLinks?: boolean;
+  securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  containers: Container[];
+}
+
+/** A Deployment's or a StatefulSet's spec. */
+export interface WorkloadSpec {
+  template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  serviceName?: string;
+  volumeClaimTemplates?: unknown[];
+}
+
+export interface ServiceSpec {
+  selector?: Record<string, string>;
+  clusterIP?: string;
+  ports: { name?: string; port: number; targetPort?: string | number }[];
+}
+
+export interface VirtualServiceSpec {
+  gateways?: string[];
+  http?: {
+    match?: { uri: { exact?: string; prefix?: string } }[];
+    route: { destination: { host: string; port?: { number: number } } }[];
+  }[];
+}
+
+/** An allow-nothing policy is `{}`; the others select a workload and allow only named principals. */
+export interface AuthorizationPolicySpec {
+  selector?: { matchLabels: Record<string, string> };
+  action?: string;
+  rules?: { from: { source: { principals: string[] } }[] }[];
+}
+
+export interface TelemetrySpec {
+  tracing: { randomSamplingPercentage?: number; providers: { name: string }[] }[];
+}
+
+export interface IstioOperatorSpec {
+  meshConfig: { extensionProviders: { name: string; opentelemetry?: { service: string; port: number } }[] };
+}
+
+/** The shape the checks read, by kind. */
+export interface Kinds {
+  Namespace: K8sObject;
+  ServiceAccount: K8sObject;
+  Deployment: Of<WorkloadSpec>;
+  StatefulSet: Of<WorkloadSpec>;
+  Service: Of<ServiceSpec>;
+  Gateway: K8sObject;
+  VirtualService: Of<VirtualServiceSpec>;
+  AuthorizationPolicy: Of<AuthorizationPolicySpec>;
+  PeerAuthentication: Of<{ mtls?: { mode: string } }>;
+  Telemetry: Of<TelemetrySpec>;
+  IstioOperator: Of<IstioOperatorSpec>;
 }
 
 export function parseObjects(yamlText: string): K8sObject[] {
@@ -17,10 +99,22 @@ export function parseObjects(yamlText: string): K8sObject[] {
     .filter((object): object is K8sObject => object !== null);
 }
 
-export const isIstio = (object: K8sObject) => object.apiVersion.split('/')[0]!.endsWith('istio.io');
+/**
+ * Narrows an object by its kind. The kind is all that is checked here: kubernetes-validate and Istio's CRD
+ * schemas check that the object has that kind's shape.
+ */
+export function isKind<K extends keyof Kinds>(object: K8sObject, kind: K): object is Kinds[K] {
+  return object.kind === kind;
+}
 
-export function find(objects: K8sObject[], kind: string, name: string): K8sObject | undefined {
-  return objects.find((object) => object.kind === kind && object.metadata.name === name);
+export function ofKind<K extends keyof Kinds>(objects: K8sObject[], kind: K): Kinds[K][] {
+  return objects.filter((object): object is Kinds[K] => isKind(object, kind));
+}
+
+export const isIstio = (object: K8sObject) => object.apiVersion.split('/')[0].endsWith('istio.io');
+
+export function find<K extends keyof Kinds>(objects: K8sObject[], kind: K, name: string): Kinds[K] | undefined {
+  return ofKind(objects, kind).find((object) => object.metadata.name === name);
 }
 
 /** Istio picks a Service port's protocol from its name's prefix; an unnamed port is sniffed. */

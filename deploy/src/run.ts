@@ -13,7 +13,12 @@ export interface RunResult {
 
 /** Runs a command to completion; a missing program is reported with what installs it. */
 export function run(command: string, args: string[], options: SpawnSyncOptions & { hint?: string } = {}): RunResult {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...options });
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 300_000,
+    ...options,
+  });
   if (result.error) {
     const hint = options.hint ? ` (${options.hint})` : '';
     throw new Error(`cannot run ${command}: ${result.error.message}${hint}`);
@@ -25,7 +30,9 @@ export function run(command: string, args: string[], options: SpawnSyncOptions &
 export function runOk(command: string, args: string[], options: SpawnSyncOptions & { hint?: string } = {}): string {
   const result = run(command, args, options);
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${result.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+    );
   }
   return result.stdout;
 }

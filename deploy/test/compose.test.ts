@@ -28,7 +28,10 @@ describe('docker-compose.yml', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eshop-compose-'));
     try {
       copyFileSync(join(REPO_ROOT, '.env'), join(dir, '.env'));
-      const broken = readFileSync(COMPOSE_FILE, 'utf8').replace('    restart: unless-stopped\n', '    restart_policy: unless-stopped\n');
+      const broken = readFileSync(COMPOSE_FILE, 'utf8').replace(
+        '    restart: unless-stopped\n',
+        '    restart_policy: unless-stopped\n',
+      );
       writeFileSync(join(dir, 'docker-compose.yml'), broken);
       assert.throws(() => composeConfig(join(dir, 'docker-compose.yml')), /restart_policy/);
     } finally {
@@ -38,7 +41,7 @@ describe('docker-compose.yml', () => {
 
   it('builds every service from the shared Dockerfile with its name as SERVICE', () => {
     for (const name of SERVICES) {
-      const build = services[name]!.build;
+      const build = services[name].build;
       assert.ok(build, `${name} has no build`);
       assert.equal(build.context, '.', `${name} builds from the repository root`);
       assert.equal(build.dockerfile ?? 'Dockerfile', 'Dockerfile');
@@ -62,13 +65,13 @@ describe('docker-compose.yml', () => {
       }
     }
     // The consumer creates the topics and joins its group at start: Kafka must answer first.
-    assert.ok(services['kafka-consumer']!.depends_on?.kafka, 'kafka-consumer waits for kafka');
-    assert.ok(services.eshop!.depends_on?.kafka, 'eshop waits for kafka');
+    assert.ok(services['kafka-consumer'].depends_on?.kafka, 'kafka-consumer waits for kafka');
+    assert.ok(services.eshop.depends_on?.kafka, 'eshop waits for kafka');
   });
 
   it('sets exactly the variables each service reads, with the required ones present and no fault turned on', () => {
     const problems = SERVICES.flatMap((name) =>
-      envProblems(name, stringEnv(services[name]!.environment)).map((problem) => `${name}: ${problem}`),
+      envProblems(name, stringEnv(services[name].environment)).map((problem) => `${name}: ${problem}`),
     );
     assert.deepEqual(problems, []);
   });
@@ -81,9 +84,15 @@ describe('docker-compose.yml', () => {
       return [...(service.expose ?? []).map(Number), ...(env.PORT ? [Number(env.PORT)] : [])];
     };
     const problems = SERVICES.flatMap((name) =>
-      addressesIn(name, stringEnv(services[name]!.environment))
-        .filter(({ name: variable, host, port }) => !listening(host).includes(port) || (expectedHost(variable) ?? host) !== host)
-        .map(({ name: variable, host, port }) => `${name}: ${variable} → ${host}:${port} is not that compose service's port`),
+      addressesIn(name, stringEnv(services[name].environment))
+        .filter(
+          ({ name: variable, host, port }) =>
+            !listening(host).includes(port) || (expectedHost(variable) ?? host) !== host,
+        )
+        .map(
+          ({ name: variable, host, port }) =>
+            `${name}: ${variable} → ${host}:${port} is not that compose service's port`,
+        ),
     );
     assert.deepEqual(problems, []);
   });

@@ -21,7 +21,8 @@ function dockerignoreFilter(root: string): (source: string) => boolean {
     assert.doesNotMatch(pattern, /^!|\?|\[/, `.dockerignore pattern ${pattern} is more than this copy understands`);
     const anywhere = pattern.startsWith('**/');
     const glob = new RegExp(`^${(anywhere ? pattern.slice(3) : pattern).split('*').map(escapeRegExp).join('[^/]*')}$`);
-    return (path: string) => (anywhere ? path.split('/').some((part) => glob.test(part)) : glob.test(path.split('/')[0]!));
+    return (path: string) =>
+      anywhere ? path.split('/').some((part) => glob.test(part)) : glob.test(path.split('/')[0]);
   });
   return (source) => {
     const path = relative(root, source).split(sep).join('/');
@@ -72,8 +73,18 @@ describe(`the image build steps (scripts/image/build.sh ${SERVICE})`, () => {
 
   it("starts from the deployed folder as the image's CMD does and answers /healthz and its HEALTHCHECK", async () => {
     const port = await freePort();
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, OTEL_SERVICE_NAME: SERVICE, PORT: String(port), NODE_ENV: 'production' };
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--require', '@eshop/tracing/register', 'dist/src/main.js'], { cwd: out, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      OTEL_SERVICE_NAME: SERVICE,
+      PORT: String(port),
+      NODE_ENV: 'production',
+    };
+    const child = spawn(
+      process.execPath,
+      ['--disable-warning=TimeoutNegativeWarning', '--require', '@eshop/tracing/register', 'dist/src/main.js'],
+      { cwd: out, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -82,14 +93,20 @@ describe(`the image build steps (scripts/image/build.sh ${SERVICE})`, () => {
       const deadline = Date.now() + START_DEADLINE_MS;
       let status = 0;
       while (Date.now() < deadline && child.exitCode === null) {
-        status = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status, () => 0);
+        status = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status === 200) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       assert.equal(status, 200, `no healthy /healthz within ${START_DEADLINE_MS} ms:\n${output}`);
       const check = run(process.execPath, ['healthcheck.js', '/healthz'], { cwd: out, env });
       assert.equal(check.status, 0, `healthcheck.js: ${check.stderr}`);
-      const wrongPort = run(process.execPath, ['healthcheck.js'], { cwd: out, env: { ...env, PORT: String(await freePort()) } });
+      const wrongPort = run(process.execPath, ['healthcheck.js'], {
+        cwd: out,
+        env: { ...env, PORT: String(await freePort()) },
+      });
       assert.equal(wrongPort.status, 1, 'healthcheck.js fails when nothing answers');
     } finally {
       child.kill('SIGTERM');

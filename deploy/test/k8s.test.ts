@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { addressesIn, envProblems, expectedHost, SERVICES } from '../src/env';
 import { IstioSchemas } from '../src/istio';
-import { find, ISTIO_PORT_NAME, isIstio, parseObjects, type K8sObject } from '../src/k8s';
+import { find, ISTIO_PORT_NAME, isIstio, isKind, type K8sObject, type Kinds, ofKind, parseObjects } from '../src/k8s';
 import { REPO_ROOT, run } from '../src/run';
 import { istioApiDir, KUBERNETES_VALIDATE_HINT, KUBERNETES_VERSION, kustomizeBuild } from '../src/tools';
 
@@ -32,7 +32,9 @@ function kubernetesValidate(objects: K8sObject[]): { status: number | null; outp
   try {
     const file = join(dir, 'objects.yaml');
     writeFileSync(file, objects.map((object) => stringify(object)).join('---\n'));
-    const result = run('kubernetes-validate', ['--strict', '--quiet', '-k', KUBERNETES_VERSION, file], { hint: KUBERNETES_VALIDATE_HINT });
+    const result = run('kubernetes-validate', ['--strict', '--quiet', '-k', KUBERNETES_VERSION, file], {
+      hint: KUBERNETES_VALIDATE_HINT,
+    });
     // On failure it also prints Python tracebacks with the whole schema: its ERROR lines say enough.
     return { status: result.status, output: result.stdout.trim() };
   } finally {
@@ -43,8 +45,9 @@ function kubernetesValidate(objects: K8sObject[]): { status: number | null; outp
 describe('k8s/ for a cluster with Istio', () => {
   let objects: K8sObject[];
   let istio: IstioSchemas;
-  const all = (kind: string) => objects.filter((object) => object.kind === kind);
-  const podSpec = (workload: K8sObject) => workload.spec.template.spec;
+  const all = <K extends keyof Kinds>(kind: K) => ofKind(objects, kind);
+  const workloads = () => [...all('Deployment'), ...all('StatefulSet')];
+  const podSpec = (workload: Kinds['Deployment' | 'StatefulSet']) => workload.spec.template.spec;
 
   before(() => {
     objects = parseObjects(kustomizeBuild(K8S_DIR));
@@ -68,7 +71,8 @@ describe('k8s/ for a cluster with Istio', () => {
 
   it('has kubernetes-validate reject an unknown field', () => {
     const deployment = structuredClone(find(objects, 'Deployment', 'eshop')!);
-    deployment.spec.template.spec.containers[0].readinesProbe = deployment.spec.template.spec.containers[0].readinessProbe;
+    const container = deployment.spec.template.spec.containers[0];
+    Object.assign(container, { readinesProbe: container.readinessProbe });
     const result = kubernetesValidate([deployment]);
     assert.notEqual(result.status, 0);
     assert.match(result.output, /readinesProbe/);
@@ -88,7 +92,7 @@ describe('k8s/ for a cluster with Istio', () => {
 
   it("has Istio's schemas reject an unknown field and an unknown version", () => {
     const telemetry = structuredClone(find(objects, 'Telemetry', 'tracing')!);
-    telemetry.spec.tracing[0].randomSamplingPercent = 100;
+    Object.assign(telemetry.spec.tracing[0], { randomSamplingPercent: 100 });
     assert.match(istio.problems(telemetry).join('\n'), /randomSamplingPercent/);
     assert.match(istio.problems({ apiVersion: 'telemetry.istio.io/v9', kind: 'Telemetry' }).join(), /serves no/);
   });
@@ -105,23 +109,26 @@ describe('k8s/ for a cluster with Istio', () => {
       const service = find(objects, 'Service', name);
       assert.ok(service, `${name} Service`);
       assert.deepEqual(service.spec.selector, { app: name });
-      assert.deepEqual(service.spec.ports.map((port: { name: string }) => port.name), ['http']);
+      assert.deepEqual(
+        service.spec.ports.map((port) => port.name),
+        ['http'],
+      );
     }
     for (const service of all('Service')) {
       for (const port of service.spec.ports) {
-        assert.match(port.name, ISTIO_PORT_NAME, `Service ${service.metadata.name} port ${port.port}`);
+        assert.match(port.name ?? '', ISTIO_PORT_NAME, `Service ${service.metadata.name} port ${port.port}`);
       }
     }
   });
 
   it('probes /readyz and /healthz, sets requests and limits, and runs every container restricted', () => {
-    for (const workload of [...all('Deployment'), ...all('StatefulSet')]) {
+    for (const workload of workloads()) {
       const name = workload.metadata.name;
       const pod = podSpec(workload);
       assert.equal(pod.securityContext?.runAsNonRoot, true, `${name} runAsNonRoot`);
       assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${name} seccomp`);
       for (const container of pod.containers) {
-        for (const kind of ['requests', 'limits']) {
+        for (const kind of ['requests', 'limits'] as const) {
           assert.ok(container.resources?.[kind]?.cpu && container.resources?.[kind]?.memory, `${name} ${kind}`);
         }
         assert.ok(container.readinessProbe && container.livenessProbe, `${name} probes`);
@@ -134,8 +141,8 @@ describe('k8s/ for a cluster with Istio', () => {
     }
     for (const name of SERVICES) {
       const container = podSpec(find(objects, 'Deployment', name)!).containers[0];
-      assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'http' }, name);
-      assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'http' }, name);
+      assert.deepEqual(container.readinessProbe?.httpGet, { path: '/readyz', port: 'http' }, name);
+      assert.deepEqual(container.livenessProbe?.httpGet, { path: '/healthz', port: 'http' }, name);
       assert.equal(container.image, `eshop/${name}:dev`);
     }
   });
@@ -153,10 +160,15 @@ describe('k8s/ for a cluster with Istio', () => {
       const deployment = find(objects, 'Deployment', name)!;
       const env = containerEnv(deployment);
       const ports = podSpec(deployment).containers[0].ports;
-      assert.deepEqual(ports.map((port: { containerPort: number }) => port.containerPort), [Number(env.PORT)], `${name} listens on PORT`);
+      assert.deepEqual(
+        ports?.map((port) => port.containerPort),
+        [Number(env.PORT)],
+        `${name} listens on PORT`,
+      );
       for (const { name: variable, host, port } of addressesIn(name, env)) {
         const wrongService = (expectedHost(variable) ?? host.split('.')[0]) !== host.split('.')[0];
-        if (wrongService || !serviceTargets(host, port)) problems.push(`${name}: ${variable} → ${host}:${port} is no Service port with a matching container port`);
+        if (wrongService || !serviceTargets(host, port))
+          problems.push(`${name}: ${variable} → ${host}:${port} is no Service port with a matching container port`);
       }
     }
     assert.deepEqual(problems, []);
@@ -167,14 +179,20 @@ describe('k8s/ for a cluster with Istio', () => {
     const virtualServices = all('VirtualService');
     assert.ok(virtualServices.length > 0);
     for (const virtualService of virtualServices) {
-      for (const gateway of virtualService.spec.gateways ?? []) assert.ok(gateways.includes(gateway), `gateway ${gateway}`);
+      for (const gateway of virtualService.spec.gateways ?? [])
+        assert.ok(gateways.includes(gateway), `gateway ${gateway}`);
       for (const route of virtualService.spec.http ?? []) {
         for (const { destination } of route.route) {
-          assert.ok(serviceTargets(destination.host, destination.port?.number), `${virtualService.metadata.name} → ${destination.host}`);
+          assert.ok(
+            serviceTargets(destination.host, destination.port?.number),
+            `${virtualService.metadata.name} → ${destination.host}`,
+          );
         }
       }
     }
-    const paths = virtualServices.flatMap((vs) => vs.spec.http.flatMap((route: any) => route.match.map((m: any) => m.uri.exact ?? m.uri.prefix))); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const paths = virtualServices.flatMap((vs) =>
+      (vs.spec.http ?? []).flatMap((route) => (route.match ?? []).map((m) => m.uri.exact ?? m.uri.prefix)),
+    );
     assert.ok(paths.includes('/checkout'));
   });
 
@@ -189,24 +207,35 @@ describe('k8s/ for a cluster with Istio', () => {
         continue;
       }
       assert.equal(policy.spec.action ?? 'ALLOW', 'ALLOW');
-      const workload = [...all('Deployment'), ...all('StatefulSet')].find((w) =>
+      const workload = workloads().find((w) =>
         Object.entries(selector).every(([k, v]) => w.spec.template.metadata.labels[k] === v),
       );
       assert.ok(workload, `${policy.metadata.name} selects no workload`);
-      const principals: string[] = policy.spec.rules.flatMap((rule: any) => rule.from.flatMap((from: any) => from.source.principals)); // eslint-disable-line @typescript-eslint/no-explicit-any
-      for (const p of principals) assert.ok(serviceAccounts.has(p) || p === INGRESS_GATEWAY, `${policy.metadata.name}: ${p} is no ServiceAccount`);
+      const principals = (policy.spec.rules ?? []).flatMap((rule) =>
+        rule.from.flatMap((from) => from.source.principals),
+      );
+      for (const p of principals)
+        assert.ok(
+          serviceAccounts.has(p) || p === INGRESS_GATEWAY,
+          `${policy.metadata.name}: ${p} is no ServiceAccount`,
+        );
       allowed.set(workload.metadata.name, [...(allowed.get(workload.metadata.name) ?? []), ...principals]);
     }
-    for (const [name, callers] of Object.entries(CALLERS)) assert.deepEqual(allowed.get(name)?.sort(), [...callers].sort(), name);
-    assert.ok(policies.some((policy) => !policy.spec.selector && Object.keys(policy.spec).length === 0), 'allow-nothing');
-    assert.equal(find(objects, 'PeerAuthentication', 'default')?.spec.mtls.mode, 'STRICT');
+    for (const [name, callers] of Object.entries(CALLERS))
+      assert.deepEqual(allowed.get(name)?.sort(), [...callers].sort(), name);
+    assert.ok(
+      policies.some((policy) => !policy.spec.selector && Object.keys(policy.spec).length === 0),
+      'allow-nothing',
+    );
+    assert.equal(find(objects, 'PeerAuthentication', 'default')?.spec.mtls?.mode, 'STRICT');
   });
 
   it('traces every request to the jaeger provider that the Istio install values point at Jaeger', () => {
-    const install = parseObjects(readFileSync(join(K8S_DIR, 'istio', 'install-values.yaml'), 'utf8'))[0]!;
-    assert.equal(install.kind, 'IstioOperator');
-    const providers: { name: string; opentelemetry?: { service: string; port: number } }[] = install.spec.meshConfig.extensionProviders;
-    const telemetries = [...all('Telemetry'), ...parseObjects(readFileSync(join(K8S_DIR, 'istio', 'mesh-telemetry.yaml'), 'utf8'))];
+    const install = parseObjects(readFileSync(join(K8S_DIR, 'istio', 'install-values.yaml'), 'utf8'))[0];
+    assert.ok(isKind(install, 'IstioOperator'), `install values are an IstioOperator, not a ${install.kind}`);
+    const providers = install.spec.meshConfig.extensionProviders;
+    const meshTelemetry = parseObjects(readFileSync(join(K8S_DIR, 'istio', 'mesh-telemetry.yaml'), 'utf8'));
+    const telemetries = [...all('Telemetry'), ...ofKind(meshTelemetry, 'Telemetry')];
     assert.equal(telemetries.length, 2);
     for (const telemetry of telemetries) {
       for (const tracing of telemetry.spec.tracing) {
@@ -214,7 +243,10 @@ describe('k8s/ for a cluster with Istio', () => {
         for (const { name } of tracing.providers) {
           const provider = providers.find((p) => p.name === name);
           assert.ok(provider?.opentelemetry, `provider ${name}`);
-          assert.ok(serviceTargets(provider.opentelemetry.service, provider.opentelemetry.port), provider.opentelemetry.service);
+          assert.ok(
+            serviceTargets(provider.opentelemetry.service, provider.opentelemetry.port),
+            provider.opentelemetry.service,
+          );
         }
       }
     }
@@ -224,31 +256,38 @@ describe('k8s/ for a cluster with Istio', () => {
   it('runs Kafka as a one-node KRaft StatefulSet with storage, advertised through its headless Service', () => {
     const kafka = find(objects, 'StatefulSet', 'kafka')!;
     assert.ok(kafka.spec.volumeClaimTemplates?.length, 'PersistentVolumeClaim');
+    assert.ok(kafka.spec.serviceName, 'serviceName');
     const headless = find(objects, 'Service', kafka.spec.serviceName)!;
     assert.equal(headless.spec.clusterIP, 'None');
-    const env = Object.fromEntries(podSpec(kafka).containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    const env = Object.fromEntries((podSpec(kafka).containers[0].env ?? []).map((e) => [e.name, e.value]));
     assert.equal(env.KAFKA_PROCESS_ROLES, 'broker,controller');
     assert.equal(env.KAFKA_ADVERTISED_LISTENERS, `PLAINTEXT://$(POD_NAME).${headless.metadata.name}.${DOMAIN}:9092`);
     assert.equal(podSpec(kafka).enableServiceLinks, false, 'no KAFKA_PORT from service links');
   });
 
   /** Whether host:port names a Service in the namespace whose port leads to a named container port. */
-  function serviceTargets(host: string, port: number): boolean {
-    const name = host.endsWith(`.${DOMAIN}`) ? host.slice(0, -DOMAIN.length - 1) : host.includes('.') ? undefined : host;
+  function serviceTargets(host: string, port: number | undefined): boolean {
+    const name = host.endsWith(`.${DOMAIN}`)
+      ? host.slice(0, -DOMAIN.length - 1)
+      : host.includes('.')
+        ? undefined
+        : host;
     const service = name === undefined ? undefined : find(objects, 'Service', name);
-    const servicePort = service?.spec.ports.find((p: { port: number }) => p.port === port);
-    if (!service || !servicePort) return false;
-    const workload = [...all('Deployment'), ...all('StatefulSet')].find((w) =>
-      Object.entries(service.spec.selector as Record<string, string>).every(([k, v]) => w.spec.template.metadata.labels[k] === v),
+    const servicePort = service?.spec.ports.find((p) => p.port === port);
+    const selector = service?.spec.selector;
+    if (!servicePort || !selector) return false;
+    const workload = workloads().find((w) =>
+      Object.entries(selector).every(([k, v]) => w.spec.template.metadata.labels[k] === v),
     );
     const target = servicePort.targetPort ?? port;
-    return !!workload && podSpec(workload).containers.some((c: { ports?: { name?: string; containerPort: number }[] }) =>
-      c.ports?.some((p) => p.name === target || p.containerPort === target),
+    return (
+      !!workload &&
+      podSpec(workload).containers.some((c) => c.ports?.some((p) => p.name === target || p.containerPort === target))
     );
   }
 });
 
-function containerEnv(deployment: K8sObject): Record<string, string> {
-  const env: { name: string; value?: string }[] = deployment.spec.template.spec.containers[0].env ?? [];
+function containerEnv(deployment: Kinds['Deployment']): Record<string, string> {
+  const env = deployment.spec.template.spec.containers[0].env ?? [];
   return Object.fromEntries(env.map(({ name, value }) => [name, value ?? '']));
 }

@@ -32,17 +32,21 @@ export interface SentEmail {
 export function useStack(name: string, options: Omit<StackOptions, 'output' | 'runDir'> = {}) {
   const env = { OTEL_BSP_SCHEDULE_DELAY: '200' };
   const serviceEnv = Object.fromEntries(
-    (['eshop', 'inventory', 'billing', 'delivery', 'notification', 'kafka-consumer'] as ServiceName[]).map((service) => [
-      service,
-      { ...env, ...options.serviceEnv?.[service] },
-    ]),
+    (['eshop', 'inventory', 'billing', 'delivery', 'notification', 'kafka-consumer'] as ServiceName[]).map(
+      (service) => [service, { ...env, ...options.serviceEnv?.[service] }],
+    ),
   );
   const context = {
     stack: undefined as unknown as Stack,
     jaeger: undefined as unknown as JaegerQuery,
   };
   before(async () => {
-    context.stack = await Stack.start({ ...options, serviceEnv, output: 'files', runDir: join(CACHE_DIR, `e2e-${name}`) });
+    context.stack = await Stack.start({
+      ...options,
+      serviceEnv,
+      output: 'files',
+      runDir: join(CACHE_DIR, `e2e-${name}`),
+    });
     context.jaeger = new JaegerQuery(context.stack.jaegerQueryUrl);
   });
   after(async () => {
@@ -52,7 +56,12 @@ export function useStack(name: string, options: Omit<StackOptions, 'output' | 'r
 }
 
 /** Polls `read` until `accept` takes what it returns, or fails naming `what` and the last value seen. */
-export async function poll<T>(what: string, read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = DEADLINE_MS): Promise<T> {
+export async function poll<T>(
+  what: string,
+  read: () => T | Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = DEADLINE_MS,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   let lastError: unknown;
@@ -64,7 +73,7 @@ export async function poll<T>(what: string, read: () => Promise<T>, accept: (val
       lastError = error;
     }
     if (Date.now() > deadline) {
-      const seen = lastError ? String(lastError) : JSON.stringify(last)?.slice(0, 2000);
+      const seen = lastError instanceof Error ? String(lastError) : JSON.stringify(lastError ?? last)?.slice(0, 2000);
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -77,18 +86,27 @@ export interface JsonResponse {
   body: unknown;
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as unknown };
+  return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
-export async function checkout(stack: Stack, order: Order = ORDER, headers: Record<string, string> = {}): Promise<PlacedOrder> {
+export async function checkout(
+  stack: Stack,
+  order: Order = ORDER,
+  headers: Record<string, string> = {},
+): Promise<PlacedOrder> {
   const response = await postJson(`${stack.url('eshop')}/checkout`, order, headers);
-  if (response.status !== 201) throw new Error(`checkout answered ${response.status}: ${JSON.stringify(response.body)}`);
+  if (response.status !== 201)
+    throw new Error(`checkout answered ${response.status}: ${JSON.stringify(response.body)}`);
   return response.body as PlacedOrder;
 }
 
@@ -99,7 +117,9 @@ export async function emailsFor(stack: Stack, orderId: string): Promise<SentEmai
 
 /** Waits until Jaeger has the trace with at least `minSpans` spans, then a little longer, for stragglers. */
 export async function traceWithSpans(jaeger: JaegerQuery, traceId: string, minSpans: number): Promise<Span[]> {
-  return poll(`trace ${traceId} with ${minSpans} spans`, () => jaeger.trace(traceId), (spans) => (spans?.length ?? 0) >= minSpans).then(
-    (spans) => spans!,
-  );
+  return poll(
+    `trace ${traceId} with ${minSpans} spans`,
+    () => jaeger.trace(traceId),
+    (spans) => (spans?.length ?? 0) >= minSpans,
+  ).then((spans) => spans!);
 }

@@ -25,24 +25,157 @@ const json = { 'content-type': 'application/json' };
 const order = (items: unknown, email: unknown = ORDER.email) => JSON.stringify({ email, items });
 
 const BAD_INPUTS: BadInput[] = [
-  { service: 'eshop', name: 'malformed JSON', path: '/checkout', body: '{"email":', headers: json, status: 400, field: '(body)' },
-  { service: 'eshop', name: 'a missing e-mail', path: '/checkout', body: JSON.stringify({ items: ORDER.items }), headers: json, status: 400, field: 'email' },
-  { service: 'eshop', name: 'items of the wrong type', path: '/checkout', body: order('SKU-1'), headers: json, status: 400, field: 'items' },
-  { service: 'eshop', name: 'a quantity of 0', path: '/checkout', body: order([{ sku: 'SKU-1', quantity: 0 }]), headers: json, status: 400, field: 'items.0.quantity' },
-  { service: 'eshop', name: 'a negative quantity', path: '/checkout', body: order([{ sku: 'SKU-1', quantity: -1 }]), headers: json, status: 400, field: 'items.0.quantity' },
-  { service: 'eshop', name: 'an absurd quantity', path: '/checkout', body: order([{ sku: 'SKU-1', quantity: 1e300 }]), headers: json, status: 400, field: 'items.0.quantity' },
-  { service: 'eshop', name: 'an unknown SKU', path: '/checkout', body: order([{ sku: 'SKU-404', quantity: 1 }]), headers: json, status: 422, field: 'items.0.sku' },
-  { service: 'eshop', name: 'an oversized body', path: '/checkout', body: order([], 'x'.repeat(100_000)), headers: json, status: 413 },
-  { service: 'eshop', name: 'a wrong content type', path: '/checkout', body: order(ORDER.items), headers: { 'content-type': 'text/plain' }, status: 415 },
+  {
+    service: 'eshop',
+    name: 'malformed JSON',
+    path: '/checkout',
+    body: '{"email":',
+    headers: json,
+    status: 400,
+    field: '(body)',
+  },
+  {
+    service: 'eshop',
+    name: 'a missing e-mail',
+    path: '/checkout',
+    body: JSON.stringify({ items: ORDER.items }),
+    headers: json,
+    status: 400,
+    field: 'email',
+  },
+  {
+    service: 'eshop',
+    name: 'items of the wrong type',
+    path: '/checkout',
+    body: order('SKU-1'),
+    headers: json,
+    status: 400,
+    field: 'items',
+  },
+  {
+    service: 'eshop',
+    name: 'a quantity of 0',
+    path: '/checkout',
+    body: order([{ sku: 'SKU-1', quantity: 0 }]),
+    headers: json,
+    status: 400,
+    field: 'items.0.quantity',
+  },
+  {
+    service: 'eshop',
+    name: 'a negative quantity',
+    path: '/checkout',
+    body: order([{ sku: 'SKU-1', quantity: -1 }]),
+    headers: json,
+    status: 400,
+    field: 'items.0.quantity',
+  },
+  {
+    service: 'eshop',
+    name: 'an absurd quantity',
+    path: '/checkout',
+    body: order([{ sku: 'SKU-1', quantity: 1e300 }]),
+    headers: json,
+    status: 400,
+    field: 'items.0.quantity',
+  },
+  {
+    service: 'eshop',
+    name: 'an unknown SKU',
+    path: '/checkout',
+    body: order([{ sku: 'SKU-404', quantity: 1 }]),
+    headers: json,
+    status: 422,
+    field: 'items.0.sku',
+  },
+  {
+    service: 'eshop',
+    name: 'an oversized body',
+    path: '/checkout',
+    body: order([], 'x'.repeat(100_000)),
+    headers: json,
+    status: 413,
+  },
+  {
+    service: 'eshop',
+    name: 'a wrong content type',
+    path: '/checkout',
+    body: order(ORDER.items),
+    headers: { 'content-type': 'text/plain' },
+    status: 415,
+  },
   { service: 'eshop', name: 'an unknown route', path: '/nowhere', status: 404 },
-  { service: 'inventory', name: 'a missing order id', path: '/createOrder', body: JSON.stringify({ items: ORDER.items }), headers: json, status: 400, field: 'orderId' },
-  { service: 'inventory', name: 'a release with an empty body', path: '/releaseOrder', headers: json, body: '', status: 400, field: 'orderId' },
-  { service: 'billing', name: 'an amount as text', path: '/payment', body: JSON.stringify({ orderId: 'o', amount: '10', currency: 'EUR' }), headers: json, status: 400, field: 'amount' },
-  { service: 'billing', name: 'a malformed Idempotency-Key', path: '/payment', body: JSON.stringify({ orderId: 'o', amount: 1, currency: 'EUR' }), headers: { ...json, 'idempotency-key': 'has spaces' }, status: 400, field: 'headers.idempotency-key' },
-  { service: 'delivery', name: 'an empty item list', path: '/arrangeDelivery', body: JSON.stringify({ orderId: 'o', items: [] }), headers: json, status: 400, field: 'items' },
-  { service: 'notification', name: 'an invalid address', path: '/sendEmail', body: JSON.stringify({ orderId: 'o', to: 'nobody', subject: 's', body: 'b' }), headers: json, status: 400, field: 'to' },
-  { service: 'notification', name: 'a limit that is not a number', method: 'GET', path: '/emails?limit=lots', status: 400, field: 'limit' },
-  { service: 'kafka-consumer', name: 'an unknown route', method: 'POST', path: '/orders', body: '{}', headers: json, status: 404 },
+  {
+    service: 'inventory',
+    name: 'a missing order id',
+    path: '/createOrder',
+    body: JSON.stringify({ items: ORDER.items }),
+    headers: json,
+    status: 400,
+    field: 'orderId',
+  },
+  {
+    service: 'inventory',
+    name: 'a release with an empty body',
+    path: '/releaseOrder',
+    headers: json,
+    body: '',
+    status: 400,
+    field: 'orderId',
+  },
+  {
+    service: 'billing',
+    name: 'an amount as text',
+    path: '/payment',
+    body: JSON.stringify({ orderId: 'o', amount: '10', currency: 'EUR' }),
+    headers: json,
+    status: 400,
+    field: 'amount',
+  },
+  {
+    service: 'billing',
+    name: 'a malformed Idempotency-Key',
+    path: '/payment',
+    body: JSON.stringify({ orderId: 'o', amount: 1, currency: 'EUR' }),
+    headers: { ...json, 'idempotency-key': 'has spaces' },
+    status: 400,
+    field: 'headers.idempotency-key',
+  },
+  {
+    service: 'delivery',
+    name: 'an empty item list',
+    path: '/arrangeDelivery',
+    body: JSON.stringify({ orderId: 'o', items: [] }),
+    headers: json,
+    status: 400,
+    field: 'items',
+  },
+  {
+    service: 'notification',
+    name: 'an invalid address',
+    path: '/sendEmail',
+    body: JSON.stringify({ orderId: 'o', to: 'nobody', subject: 's', body: 'b' }),
+    headers: json,
+    status: 400,
+    field: 'to',
+  },
+  {
+    service: 'notification',
+    name: 'a limit that is not a number',
+    method: 'GET',
+    path: '/emails?limit=lots',
+    status: 400,
+    field: 'limit',
+  },
+  {
+    service: 'kafka-consumer',
+    name: 'an unknown route',
+    method: 'POST',
+    path: '/orders',
+    body: '{}',
+    headers: json,
+    status: 404,
+  },
 ];
 
 const VALID_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -61,26 +194,64 @@ interface HostileHeaders {
 }
 
 const HOSTILE: HostileHeaders[] = [
-  { name: 'traceparent version ff', headers: { traceparent: `ff-${VALID_TRACE}-${VALID_PARENT}-01` }, ignored: 'traceparent', notIn: [VALID_TRACE] },
-  { name: 'an all-zero trace id', headers: { traceparent: `00-${ZERO_TRACE}-${VALID_PARENT}-01` }, ignored: 'traceparent', notIn: [ZERO_TRACE] },
-  { name: 'an all-zero parent id', headers: { traceparent: `00-${'1'.repeat(32)}-${'0'.repeat(16)}-01` }, ignored: 'traceparent', notIn: ['1'.repeat(32)] },
-  { name: 'a trace id of the wrong length', headers: { traceparent: `00-${'2'.repeat(30)}-${VALID_PARENT}-01` }, ignored: 'traceparent', notIn: [] },
+  {
+    name: 'traceparent version ff',
+    headers: { traceparent: `ff-${VALID_TRACE}-${VALID_PARENT}-01` },
+    ignored: 'traceparent',
+    notIn: [VALID_TRACE],
+  },
+  {
+    name: 'an all-zero trace id',
+    headers: { traceparent: `00-${ZERO_TRACE}-${VALID_PARENT}-01` },
+    ignored: 'traceparent',
+    notIn: [ZERO_TRACE],
+  },
+  {
+    name: 'an all-zero parent id',
+    headers: { traceparent: `00-${'1'.repeat(32)}-${'0'.repeat(16)}-01` },
+    ignored: 'traceparent',
+    notIn: ['1'.repeat(32)],
+  },
+  {
+    name: 'a trace id of the wrong length',
+    headers: { traceparent: `00-${'2'.repeat(30)}-${VALID_PARENT}-01` },
+    ignored: 'traceparent',
+    notIn: [],
+  },
   {
     name: 'a huge tracestate',
-    headers: { traceparent: `00-${'3'.repeat(32)}-${VALID_PARENT}-01`, tracestate: Array.from({ length: 64 }, (_, i) => `v${i}=${'x'.repeat(60)}`).join(',') },
+    headers: {
+      traceparent: `00-${'3'.repeat(32)}-${VALID_PARENT}-01`,
+      tracestate: Array.from({ length: 64 }, (_, i) => `v${i}=${'x'.repeat(60)}`).join(','),
+    },
     ignored: 'tracestate',
     continues: '3'.repeat(32),
     notIn: [],
   },
-  { name: 'a huge baggage', headers: { baggage: Array.from({ length: 300 }, (_, i) => `k${i}=${'y'.repeat(30)}`).join(',') }, ignored: 'baggage', notIn: [] },
+  {
+    name: 'a huge baggage',
+    headers: { baggage: Array.from({ length: 300 }, (_, i) => `k${i}=${'y'.repeat(30)}`).join(',') },
+    ignored: 'baggage',
+    notIn: [],
+  },
   {
     name: 'B3 and W3C naming different traces',
-    headers: { traceparent: `00-${'4'.repeat(32)}-${VALID_PARENT}-01`, 'x-b3-traceid': '5'.repeat(32), 'x-b3-spanid': VALID_PARENT, 'x-b3-sampled': '1' },
+    headers: {
+      traceparent: `00-${'4'.repeat(32)}-${VALID_PARENT}-01`,
+      'x-b3-traceid': '5'.repeat(32),
+      'x-b3-spanid': VALID_PARENT,
+      'x-b3-sampled': '1',
+    },
     ignored: 'x-b3-traceid',
     continues: '4'.repeat(32),
     notIn: ['5'.repeat(32)],
   },
-  { name: 'a broken B3 trace id', headers: { 'x-b3-traceid': 'not-hex', 'x-b3-spanid': VALID_PARENT }, ignored: 'x-b3-traceid', notIn: [] },
+  {
+    name: 'a broken B3 trace id',
+    headers: { 'x-b3-traceid': 'not-hex', 'x-b3-spanid': VALID_PARENT },
+    ignored: 'x-b3-traceid',
+    notIn: [],
+  },
 ];
 
 async function logLines(service: ServiceName): Promise<Record<string, unknown>[]> {
@@ -106,7 +277,11 @@ describe('bad input to the real services', () => {
       assert.equal(body.status, input.status);
       assert.ok(body.title);
       assert.doesNotMatch(text, /\n\s+at /, 'no stack trace');
-      if (input.field) assert.ok(body.errors?.some((error) => error.field === input.field && error.reason), `${input.field} in ${text}`);
+      if (input.field)
+        assert.ok(
+          body.errors?.some((error) => error.field === input.field && error.reason),
+          `${input.field} in ${text}`,
+        );
     });
   }
 
@@ -119,22 +294,32 @@ describe('bad input to the real services', () => {
       });
       assert.equal(response.status, 201, await response.clone().text());
       const placed = (await response.json()) as { traceId: string };
-      const traceId = /^00-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(response.headers.get('traceresponse') ?? '')?.[1];
+      const traceId = /^00-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(
+        response.headers.get('traceresponse') ?? '',
+      )?.[1];
       assert.ok(traceId, 'a traceresponse header');
       assert.equal(placed.traceId, traceId);
       assert.notEqual(traceId, ZERO_TRACE);
       for (const bad of hostile.notIn) assert.notEqual(traceId, bad);
       if (hostile.continues) assert.equal(traceId, hostile.continues);
 
-      const spans = await poll(`eshop's span of trace ${traceId}`, () => ctx.jaeger.trace(traceId), (found) =>
-        Boolean(found?.some((span) => span.service === 'eshop' && span.kind === 'server')),
+      const spans = await poll(
+        `eshop's span of trace ${traceId}`,
+        () => ctx.jaeger.trace(traceId),
+        (found) => Boolean(found?.some((span) => span.service === 'eshop' && span.kind === 'server')),
       );
       assert.ok(spans);
 
       const warning = await poll(
         `a warning in eshop's log naming ${hostile.ignored} for trace ${traceId}`,
         () => logLines('eshop'),
-        (lines) => lines.some((line) => line.trace_id === traceId && line.level === 'warn' && JSON.stringify(line.ignored).includes(`"${hostile.ignored}"`)),
+        (lines) =>
+          lines.some(
+            (line) =>
+              line.trace_id === traceId &&
+              line.level === 'warn' &&
+              JSON.stringify(line.ignored).includes(`"${hostile.ignored}"`),
+          ),
       );
       const line = warning.find((entry) => entry.trace_id === traceId && entry.level === 'warn')!;
       assert.equal(line.fresh_trace, hostile.continues === undefined);

@@ -7,7 +7,7 @@ const perRequest = { FAULT_INJECTION_HEADER: 'enabled' };
 const ctx = useStack('checkout-failures', {
   serviceEnv: {
     // A short timeout, so that a slow delivery times out well within a test.
-    eshop: { ...perRequest, DOWNSTREAM_TIMEOUT_MS: '1000', },
+    eshop: { ...perRequest, DOWNSTREAM_TIMEOUT_MS: '1000' },
     inventory: perRequest,
     billing: perRequest,
     delivery: perRequest,
@@ -33,15 +33,20 @@ async function failingCheckout(headers: Record<string, string> = {}): Promise<Fa
 }
 
 async function inStock(sku = SKU): Promise<number> {
-  const catalog = (await (await fetch(`${ctx.stack.url('inventory')}/catalog`)).json()) as { sku: string; inStock: number }[];
+  const catalog = (await (await fetch(`${ctx.stack.url('inventory')}/catalog`)).json()) as {
+    sku: string;
+    inStock: number;
+  }[];
   return catalog.find((entry) => entry.sku === sku)!.inStock;
 }
 
 /** The trace once it holds every span `names` lists (as `service: name`). */
 function traceWith(traceId: string, names: string[]): Promise<Span[]> {
   const has = (spans: Span[], wanted: string) => spans.some((span) => `${span.service}: ${span.name}` === wanted);
-  return poll(`trace ${traceId} with ${names.join(', ')}`, () => ctx.jaeger.trace(traceId), (spans) =>
-    Boolean(spans && names.every((name) => has(spans, name))),
+  return poll(
+    `trace ${traceId} with ${names.join(', ')}`,
+    () => ctx.jaeger.trace(traceId),
+    (spans) => Boolean(spans && names.every((name) => has(spans, name))),
   ).then((spans) => spans!);
 }
 
@@ -52,7 +57,8 @@ const one = (spans: Span[], service: string, name: string) => {
 };
 const isError = (span: Span) => span.tags['otel.status_code'] === 'ERROR';
 const root = (spans: Span[]) => one(spans, 'eshop', 'POST /checkout');
-const compensations = (spans: Span[]) => spans.filter((span) => span.name.startsWith('compensate ')).map((span) => span.name);
+const compensations = (spans: Span[]) =>
+  spans.filter((span) => span.name.startsWith('compensate ')).map((span) => span.name);
 
 /** The order id a failed checkout had, from its span: the answer of a failed checkout carries none. */
 const orderIdOf = (spans: Span[]) => String(root(spans).tags['eshop.order.id']);
@@ -82,7 +88,11 @@ describe('checkout failures on the real stack', () => {
     const before = await inStock();
     const failed = await failingCheckout({ 'x-fault': 'payment-declined' });
     assert.equal(failed.status, 402);
-    const spans = await traceWith(failed.traceId, ['billing: POST /payment', 'eshop: compensate inventory', 'inventory: POST /releaseOrder']);
+    const spans = await traceWith(failed.traceId, [
+      'billing: POST /payment',
+      'eshop: compensate inventory',
+      'inventory: POST /releaseOrder',
+    ]);
     const billing = one(spans, 'billing', 'POST /payment');
     assert.equal(billing.tags['eshop.fault'], 'payment-declined');
     assert.equal(billing.tags['error.type'], 'payment_declined');
@@ -108,7 +118,9 @@ describe('checkout failures on the real stack', () => {
     ]);
     assert.deepEqual(compensations(spans), ['compensate delivery', 'compensate billing', 'compensate inventory']);
     const urlOf = (span: Span) => String(span.tags['url.full'] ?? span.tags['http.url'] ?? '');
-    const attempts = spans.filter((span) => span.service === 'eshop' && span.kind === 'client' && urlOf(span).endsWith('/arrangeDelivery'));
+    const attempts = spans.filter(
+      (span) => span.service === 'eshop' && span.kind === 'client' && urlOf(span).endsWith('/arrangeDelivery'),
+    );
     assert.ok(attempts.length >= 2, `the delivery call was retried (${attempts.length} attempts)`);
     assert.ok(attempts.every(isError));
     assert.equal(root(spans).tags['eshop.checkout.failure'], 'delivery_timeout');
@@ -147,7 +159,7 @@ describe('checkout failures on the real stack', () => {
     }
   });
 
-  it('e-mail failing: the checkout succeeds, and notification\'s span shows the fault as ERROR', async () => {
+  it("e-mail failing: the checkout succeeds, and notification's span shows the fault as ERROR", async () => {
     const placed = await checkout(ctx.stack, ORDER, { 'x-fault': 'email-fails' });
     const spans = await traceWith(placed.traceId, ['notification: POST /sendEmail']);
     const send = one(spans, 'notification', 'POST /sendEmail');
@@ -159,12 +171,16 @@ describe('checkout failures on the real stack', () => {
   it('Kafka down: 503, every step undone, no OrderPlaced and so no e-mail for the order', async () => {
     const before = await inStock();
     await ctx.stack.stopKafka();
-    let failedOrderId = '';
+    let failedOrderId: string;
     try {
       const failed = await failingCheckout();
       assert.equal(failed.status, 503);
       assert.ok(failed.headers.get('retry-after'));
-      const spans = await traceWith(failed.traceId, ['eshop: compensate delivery', 'eshop: compensate billing', 'eshop: compensate inventory']);
+      const spans = await traceWith(failed.traceId, [
+        'eshop: compensate delivery',
+        'eshop: compensate billing',
+        'eshop: compensate inventory',
+      ]);
       assert.match(String(root(spans).tags['eshop.checkout.failure']), /^kafka_/);
       assert.equal(await inStock(), before);
       failedOrderId = orderIdOf(spans);
@@ -173,8 +189,18 @@ describe('checkout failures on the real stack', () => {
       await ctx.stack.startKafka();
     }
     // Once the broker is back, a checkout goes through and is e-mailed; the failed one never is.
-    const placed = await poll('a checkout to succeed after Kafka is back', () => checkout(ctx.stack, ORDER), () => true, 60_000);
-    await poll(`the e-mail for ${placed.orderId}`, () => emailsFor(ctx.stack, placed.orderId), (emails) => emails.length === 1, 60_000);
+    const placed = await poll(
+      'a checkout to succeed after Kafka is back',
+      () => checkout(ctx.stack, ORDER),
+      () => true,
+      60_000,
+    );
+    await poll(
+      `the e-mail for ${placed.orderId}`,
+      () => emailsFor(ctx.stack, placed.orderId),
+      (emails) => emails.length === 1,
+      60_000,
+    );
     assert.deepEqual(await emailsFor(ctx.stack, failedOrderId), []);
   });
 });

@@ -9,8 +9,12 @@ const SPANS_PER_CHECKOUT = 11;
 
 const only = (spans: Span[], match: (span: Span) => boolean, what: string): Span => {
   const found = spans.filter(match);
-  assert.equal(found.length, 1, `expected exactly one ${what}, found ${found.length}: ${found.map((s) => s.name).join(', ')}`);
-  return found[0]!;
+  assert.equal(
+    found.length,
+    1,
+    `expected exactly one ${what}, found ${found.length}: ${found.map((s) => s.name).join(', ')}`,
+  );
+  return found[0];
 };
 const childrenOf = (spans: Span[], parent: Span) => spans.filter((span) => span.parentId === parent.spanId);
 
@@ -42,9 +46,13 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
       const [callee, ...more] = childrenOf(spans, call);
       assert.equal(more.length, 0, `client span ${call.spanId} has more than one child`);
       assert.equal(callee?.kind, 'server');
-      return `${callee!.service} ${callee!.name}`;
+      return `${callee.service} ${callee.name}`;
     });
-    assert.deepEqual(callees, ['inventory POST /createOrder', 'billing POST /payment', 'delivery POST /arrangeDelivery']);
+    assert.deepEqual(callees, [
+      'inventory POST /createOrder',
+      'billing POST /payment',
+      'delivery POST /arrangeDelivery',
+    ]);
 
     const producer = only(spans, (s) => s.kind === 'producer', 'producer span');
     assert.equal(producer.parentId, root.spanId);
@@ -88,11 +96,17 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
 
   it("stores the e-mail with the checkout's trace id", async () => {
     const placed = await checkout(env.stack);
-    const [email, ...more] = await poll('the e-mail', () => emailsFor(env.stack, placed.orderId), (emails) => emails.length > 0);
+    const [email, ...more] = await poll(
+      'the e-mail',
+      () => emailsFor(env.stack, placed.orderId),
+      (emails) => emails.length > 0,
+    );
     assert.equal(more.length, 0);
-    assert.equal(email!.traceId, placed.traceId);
+    assert.equal(email.traceId, placed.traceId);
 
-    const recent = (await (await fetch(`${env.stack.url('notification')}/emails?limit=5`)).json()) as { orderId: string }[];
+    const recent = (await (await fetch(`${env.stack.url('notification')}/emails?limit=5`)).json()) as {
+      orderId: string;
+    }[];
     assert.ok(recent.length <= 5);
     assert.equal(recent[0]?.orderId, placed.orderId, 'GET /emails lists the newest first');
   });
@@ -106,7 +120,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
         (found) => found.length > 0,
       );
       assert.deepEqual(
-        traces.map((trace) => trace[0]!.traceId),
+        traces.map((trace) => trace[0].traceId),
         [placed.traceId],
       );
     }
@@ -135,10 +149,15 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
         assert.ok(!seenSpanIds.has(span.spanId), `span ${span.spanId} appears in two traces`);
         seenSpanIds.add(span.spanId);
         const tagged = span.tags['eshop.order.id'];
-        if (tagged !== undefined) assert.equal(tagged, order.orderId, `${span.service} ${span.name} names another order`);
+        if (tagged !== undefined)
+          assert.equal(tagged, order.orderId, `${span.service} ${span.name} names another order`);
       }
-      const [email] = await poll('the e-mail', () => emailsFor(env.stack, order.orderId), (emails) => emails.length === 1);
-      assert.equal(email!.traceId, order.traceId);
+      const [email] = await poll(
+        'the e-mail',
+        () => emailsFor(env.stack, order.orderId),
+        (emails) => emails.length === 1,
+      );
+      assert.equal(email.traceId, order.traceId);
     }
   });
 
@@ -157,7 +176,11 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
   it('continues a trace that arrives in B3 headers only (Envoy with a Zipkin tracer)', async () => {
     const traceId = randomBytes(16).toString('hex');
     const parentSpanId = randomBytes(8).toString('hex');
-    const { placed, spans } = await placedTrace(ORDER, { 'x-b3-traceid': traceId, 'x-b3-spanid': parentSpanId, 'x-b3-sampled': '1' });
+    const { placed, spans } = await placedTrace(ORDER, {
+      'x-b3-traceid': traceId,
+      'x-b3-spanid': parentSpanId,
+      'x-b3-sampled': '1',
+    });
     assert.equal(placed.traceId, traceId);
     const root = spans.find((span) => span.service === 'eshop' && span.kind === 'server');
     assert.equal(root?.parentId, parentSpanId);
@@ -190,15 +213,19 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     await env.stack.startService('kafka-consumer', { KAFKA_TRACE_MODE: 'link' });
     const placed = await checkout(env.stack);
 
-    const [email] = await poll('the e-mail', () => emailsFor(env.stack, placed.orderId), (emails) => emails.length === 1);
-    assert.notEqual(email!.traceId, placed.traceId, 'the e-mail belongs to a trace of its own');
+    const [email] = await poll(
+      'the e-mail',
+      () => emailsFor(env.stack, placed.orderId),
+      (emails) => emails.length === 1,
+    );
+    assert.notEqual(email.traceId, placed.traceId, 'the e-mail belongs to a trace of its own');
 
     // The checkout's trace ends at the producer span.
     const checkoutSpans = await traceWithSpans(env.jaeger, placed.traceId, 8);
     const producer = only(checkoutSpans, (s) => s.kind === 'producer', 'producer span');
     assert.ok(checkoutSpans.every((span) => span.service !== 'kafka-consumer' && span.service !== 'notification'));
 
-    const consumption = await traceWithSpans(env.jaeger, email!.traceId, 4);
+    const consumption = await traceWithSpans(env.jaeger, email.traceId, 4);
     const consumer = only(consumption, (s) => s.kind === 'consumer', 'consumer span');
     assert.deepEqual(
       consumer.links.map((link) => [link.traceID, link.spanID]),
@@ -212,6 +239,6 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
       () => env.jaeger.find('kafka-consumer', { 'eshop.order.id': placed.orderId }),
       (traces) => traces.length > 0,
     );
-    assert.equal(found[0]![0]!.traceId, email!.traceId);
+    assert.equal(found[0][0].traceId, email.traceId);
   });
 });

@@ -19,7 +19,7 @@ async function medianCheckoutMs(count: number): Promise<number> {
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return times[Math.floor(times.length / 2)];
 }
 
 /** Places `count` checkouts, `concurrency` at a time; returns the last one placed. */
@@ -54,13 +54,20 @@ it('keeps checkouts fast and memory bounded while Jaeger is down, and traces arr
   const last = await checkouts(800);
   const rssAfter = await rssMiB(pid);
   // The flow does not depend on Jaeger: the e-mail still goes out.
-  await poll(`the e-mail of order ${last.orderId}`, () => emailsFor(stack, last.orderId), (emails) => emails.length === 1);
+  await poll(
+    `the e-mail of order ${last.orderId}`,
+    () => emailsFor(stack, last.orderId),
+    (emails) => emails.length === 1,
+  );
 
   console.log(
     `Jaeger down: median checkout ${outageMs.toFixed(1)} ms (baseline ${baselineMs.toFixed(1)} ms); ` +
       `eshop RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MiB over 840 checkouts`,
   );
-  assert.ok(outageMs <= baselineMs * 3, `median checkout ${outageMs.toFixed(1)} ms with Jaeger down, ${baselineMs.toFixed(1)} ms with it up`);
+  assert.ok(
+    outageMs <= baselineMs * 3,
+    `median checkout ${outageMs.toFixed(1)} ms with Jaeger down, ${baselineMs.toFixed(1)} ms with it up`,
+  );
   assert.ok(rssAfter - rssBefore < 16, `eshop RSS grew from ${rssBefore.toFixed(0)} to ${rssAfter.toFixed(0)} MiB`);
 
   await stack.startJaeger();
@@ -81,9 +88,15 @@ it('keeps checkouts fast and memory bounded while Jaeger is down, and traces arr
     (spans) => spans !== undefined,
     150_000,
   );
-  console.log(`Jaeger restarted: the first whole trace arrived after ${((Date.now() - restarted) / 1000).toFixed(1)} s`);
-  assert.deepEqual(
-    [...new Set(spans!.map((span) => span.service))].sort(),
-    ['billing', 'delivery', 'eshop', 'inventory', 'kafka-consumer', 'notification'],
+  console.log(
+    `Jaeger restarted: the first whole trace arrived after ${((Date.now() - restarted) / 1000).toFixed(1)} s`,
   );
+  assert.deepEqual([...new Set(spans!.map((span) => span.service))].sort(), [
+    'billing',
+    'delivery',
+    'eshop',
+    'inventory',
+    'kafka-consumer',
+    'notification',
+  ]);
 });

@@ -88,15 +88,20 @@ describe('kafka-consumer against a real broker', () => {
   const deadLetters: KafkaMessage[] = [];
 
   before(async () => {
-    kafka = new Kafka({ clientId: 'e2e-kafka-failures', brokers: context.stack.kafkaBrokers, logLevel: logLevel.NOTHING });
+    kafka = new Kafka({
+      clientId: 'e2e-kafka-failures',
+      brokers: context.stack.kafkaBrokers,
+      logLevel: logLevel.NOTHING,
+    });
     producer = kafka.producer();
     await producer.connect();
     deadLetterReader = kafka.consumer({ groupId: `e2e-dead-letters-${randomUUID()}` });
     await deadLetterReader.connect();
     await deadLetterReader.subscribe({ topics: [DEAD_LETTERS], fromBeginning: true });
     await deadLetterReader.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: ({ message }) => {
         deadLetters.push(message);
+        return Promise.resolve();
       },
     });
   });
@@ -117,16 +122,19 @@ describe('kafka-consumer against a real broker', () => {
     const placed = new Map<string, { partition: number; offset: string }>();
     for (const orderId of orderIds) {
       const [where] = await produce([{ key: orderId, value: JSON.stringify(orderPlaced(orderId)) }]);
-      placed.set(orderId, where!);
+      placed.set(orderId, where);
     }
     return placed;
   }
 
   const deadLetter = (what: string, match: (message: KafkaMessage) => boolean) =>
-    poll(`the dead letter of ${what}`, async () => deadLetters.find(match), (message) => message !== undefined).then(
-      (message) => message!,
-    );
-  const deadLetterOfOrder = (orderId: string) => deadLetter(`order ${orderId}`, (message) => message.key?.toString() === orderId);
+    poll(
+      `the dead letter of ${what}`,
+      () => deadLetters.find(match),
+      (message) => message !== undefined,
+    ).then((message) => message!);
+  const deadLetterOfOrder = (orderId: string) =>
+    deadLetter(`order ${orderId}`, (message) => message.key?.toString() === orderId);
 
   /** The consumer group's committed offset per partition of `orders` (the next message it will read). */
   async function committedOffsets(): Promise<Map<number, number>> {
@@ -134,7 +142,7 @@ describe('kafka-consumer against a real broker', () => {
     await admin.connect();
     try {
       const [topic] = await admin.fetchOffsets({ groupId: GROUP, topics: [ORDERS] });
-      return new Map(topic!.partitions.map(({ partition, offset }) => [partition, Number(offset)]));
+      return new Map(topic.partitions.map(({ partition, offset }) => [partition, Number(offset)]));
     } finally {
       await admin.disconnect();
     }
@@ -149,19 +157,26 @@ describe('kafka-consumer against a real broker', () => {
     ].map((message) => ({ ...message, id: randomUUID(), trace: newTraceContext() }));
     const goodOrderId = `e2e-${randomUUID()}`;
     const places = await produce([
-      ...poison.map(({ value, id, trace }) => ({ key, value, headers: { traceparent: trace.traceparent, 'x-e2e-case': id } })),
+      ...poison.map(({ value, id, trace }) => ({
+        key,
+        value,
+        headers: { traceparent: trace.traceparent, 'x-e2e-case': id },
+      })),
       { key, value: JSON.stringify(orderPlaced(goodOrderId)) },
     ]);
 
     for (const [index, { reason, value, id, trace }] of poison.entries()) {
-      const letter = await deadLetter(`the ${reason} message`, (message) => header(message.headers, 'x-e2e-case') === id);
+      const letter = await deadLetter(
+        `the ${reason} message`,
+        (message) => header(message.headers, 'x-e2e-case') === id,
+      );
       assert.deepEqual(letter.value, Buffer.from(value), `${reason}: the value is kept byte for byte`);
       assert.equal(letter.key?.toString(), key);
       assert.equal(header(letter.headers, 'x-dlq-reason'), reason);
       assert.ok(header(letter.headers, 'x-dlq-error'), `${reason}: x-dlq-error says what is wrong`);
       assert.equal(header(letter.headers, 'x-dlq-topic'), ORDERS);
-      assert.equal(header(letter.headers, 'x-dlq-partition'), String(places[index]!.partition));
-      assert.equal(header(letter.headers, 'x-dlq-offset'), places[index]!.offset);
+      assert.equal(header(letter.headers, 'x-dlq-partition'), String(places[index].partition));
+      assert.equal(header(letter.headers, 'x-dlq-offset'), places[index].offset);
       assert.equal(header(letter.headers, 'x-dlq-attempts'), '1');
       // The producer's trace context is kept; the live one continues the same trace from the dead-lettering span.
       assert.equal(header(letter.headers, 'x-dlq-original-traceparent'), trace.traceparent);
@@ -170,7 +185,7 @@ describe('kafka-consumer against a real broker', () => {
     await allEmailed([goodOrderId]);
 
     // The dead-lettering is in the message's own trace: a failed consumer span, and under it the send to the DLQ.
-    const { trace } = poison[0]!;
+    const { trace } = poison[0];
     const spans = await poll(
       `trace ${trace.traceId} with the consumer span and the dead-letter send`,
       () => context.jaeger.trace(trace.traceId),
@@ -201,14 +216,17 @@ describe('kafka-consumer against a real broker', () => {
         attempts.set(String(orderId), (attempts.get(String(orderId)) ?? 0) + 1);
         const failure = failures.get(String(orderId))?.shift();
         if (failure === 'no answer') return void request.socket.destroy();
-        if (failure !== undefined) return void response.writeHead(failure, { 'content-type': 'application/json' }).end('{}');
+        if (failure !== undefined)
+          return void response.writeHead(failure, { 'content-type': 'application/json' }).end('{}');
         const { host: _host, connection: _connection, 'content-length': _length, ...headers } = request.headers;
         const upstream = await fetch(`${context.stack.url('notification')}${request.url}`, {
           method: request.method,
           headers: headers as Record<string, string>,
           body: request.method === 'POST' ? body : undefined,
         });
-        response.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+        response.writeHead(upstream.status, {
+          'content-type': upstream.headers.get('content-type') ?? 'application/json',
+        });
         response.end(Buffer.from(await upstream.arrayBuffer()));
       };
       answer().catch(() => response.writeHead(502).end());
@@ -230,8 +248,10 @@ describe('kafka-consumer against a real broker', () => {
       const orderId = `e2e-${randomUUID()}`;
       const trace = newTraceContext();
       failures.set(orderId, script);
-      const [place] = await produce([{ key: orderId, value: JSON.stringify(orderPlaced(orderId)), headers: { traceparent: trace.traceparent } }]);
-      return { orderId, trace, place: place! };
+      const [place] = await produce([
+        { key: orderId, value: JSON.stringify(orderPlaced(orderId)), headers: { traceparent: trace.traceparent } },
+      ]);
+      return { orderId, trace, place };
     }
 
     it('retries no answer, 5xx and 429 with backoff, then sends the one e-mail', async () => {
@@ -242,13 +262,17 @@ describe('kafka-consumer against a real broker', () => {
       const spans = await poll(
         `trace ${trace.traceId} with four calls to notification`,
         () => context.jaeger.trace(trace.traceId),
-        (spans) => (spans ?? []).filter((span) => span.service === 'kafka-consumer' && span.kind === 'client').length === 4,
+        (spans) =>
+          (spans ?? []).filter((span) => span.service === 'kafka-consumer' && span.kind === 'client').length === 4,
       );
       const consumerSpan = spans!.find((span) => span.service === 'kafka-consumer' && span.kind === 'consumer')!;
       assert.equal(consumerSpan.tags['eshop.notification.attempts'], 4);
       assert.notEqual(consumerSpan.tags['otel.status_code'], 'ERROR');
       const calls = spans!.filter((span) => span.service === 'kafka-consumer' && span.kind === 'client');
-      assert.ok(calls.every((call) => call.parentId === consumerSpan.spanId), 'every attempt is a child of the consumer span');
+      assert.ok(
+        calls.every((call) => call.parentId === consumerSpan.spanId),
+        'every attempt is a child of the consumer span',
+      );
     });
 
     it('dead-letters an order notification refuses (4xx), after one attempt', async () => {
@@ -288,7 +312,11 @@ describe('kafka-consumer against a real broker', () => {
         ).then((spans) => spans.find((span) => span.kind === 'consumer')!),
       ),
     );
-    assert.ok(consumerSpans.every((span) => span.tags['eshop.fault'] === 'consumer-slow' && span.tags['eshop.fault.setting'] === delayMs));
+    assert.ok(
+      consumerSpans.every(
+        (span) => span.tags['eshop.fault'] === 'consumer-slow' && span.tags['eshop.fault.setting'] === delayMs,
+      ),
+    );
     // Produced together, processed one after another: the last one waited behind the seven before it.
     const queueTimes = consumerSpans.map((span) => Number(span.tags['eshop.kafka.queue_time_ms']));
     assert.ok(Math.max(...queueTimes) >= (orderIds.length - 1) * delayMs, `queue times ${queueTimes.join(', ')} ms`);
@@ -303,7 +331,8 @@ describe('kafka-consumer against a real broker', () => {
     assert.equal(await context.stack.stopService('kafka-consumer'), 0, 'exit code after SIGTERM');
     const committed = await committedOffsets();
     const before = await emails();
-    const isCommitted = (orderId: string) => Number(places.get(orderId)!.offset) < (committed.get(places.get(orderId)!.partition) ?? 0);
+    const isCommitted = (orderId: string) =>
+      Number(places.get(orderId)!.offset) < (committed.get(places.get(orderId)!.partition) ?? 0);
     const sentBefore = orderIds.filter((orderId) => before.has(orderId));
     assert.ok(sentBefore.length < orderIds.length, 'stopped mid-stream');
     assert.deepEqual(orderIds.filter(isCommitted), sentBefore, 'exactly the e-mailed orders are committed');
@@ -327,7 +356,8 @@ describe('kafka-consumer against a real broker', () => {
     assert.ok(sentBefore.length < orderIds.length, 'killed mid-stream');
     for (const orderId of orderIds) {
       const { partition, offset } = places.get(orderId)!;
-      if (Number(offset) < (committed.get(partition) ?? 0)) assert.ok(before.has(orderId), `order ${orderId} committed before its e-mail`);
+      if (Number(offset) < (committed.get(partition) ?? 0))
+        assert.ok(before.has(orderId), `order ${orderId} committed before its e-mail`);
     }
 
     await context.stack.startService('kafka-consumer');
@@ -365,23 +395,44 @@ it('loses and doubles no e-mail when the broker restarts while checkouts flow, a
   };
   const shoppers = [shopper(), shopper()];
   try {
-    await poll('checkouts before the restart', async () => placed.size, (count) => count >= 10);
+    await poll(
+      'checkouts before the restart',
+      () => placed.size,
+      (count) => count >= 10,
+    );
     await context.stack.stopKafka();
     phase = 'down';
     // eshop's producer retries for a while before it gives up on a checkout: allow for it.
-    await poll('checkouts tried while the broker is down', async () => outcomes.startedWhileDown, (count) => count >= 2, 60_000);
+    await poll(
+      'checkouts tried while the broker is down',
+      () => outcomes.startedWhileDown,
+      (count) => count >= 2,
+      60_000,
+    );
     await context.stack.startKafka();
     phase = 'restarted';
-    await poll('checkouts after the restart', async () => outcomes.placedAfterRestart, (count) => count >= 10, 90_000);
+    await poll(
+      'checkouts after the restart',
+      () => outcomes.placedAfterRestart,
+      (count) => count >= 10,
+      90_000,
+    );
   } finally {
     stop = true;
     await Promise.all(shoppers);
   }
 
   const sent = await allEmailed([...placed.keys()]);
-  for (const [orderId, traceId] of placed) assert.equal(sent.get(orderId)!.traceId, traceId, `the e-mail of ${orderId} is in its checkout's trace`);
+  for (const [orderId, traceId] of placed)
+    assert.equal(sent.get(orderId)!.traceId, traceId, `the e-mail of ${orderId} is in its checkout's trace`);
   for (const service of ['eshop', 'kafka-consumer'] as const) {
-    await poll(`${service} ready again`, () => isReady(service), (ready) => ready);
+    await poll(
+      `${service} ready again`,
+      () => isReady(service),
+      (ready) => ready,
+    );
   }
-  console.log(`broker restart: ${placed.size} checkouts placed, ${outcomes.failed} refused, each placed order e-mailed once`);
+  console.log(
+    `broker restart: ${placed.size} checkouts placed, ${outcomes.failed} refused, each placed order e-mailed once`,
+  );
 });

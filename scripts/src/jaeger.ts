@@ -79,8 +79,8 @@ export class JaegerQuery {
   /** Traces with a span of `service` that has all of `tags`, newest first. */
   async find(service: string, tags: Record<string, string>, lookback = '1h'): Promise<Span[][]> {
     const query = new URLSearchParams({ service, tags: JSON.stringify(tags), lookback, limit: '20' });
-    const response = await fetch(`${this.baseUrl}/api/traces?${query}`);
-    if (!response.ok) throw new Error(`Jaeger answered ${response.status} to a search for ${query}`);
+    const response = await fetch(`${this.baseUrl}/api/traces?${query.toString()}`);
+    if (!response.ok) throw new Error(`Jaeger answered ${response.status} to a search for ${query.toString()}`);
     const body = (await response.json()) as { data: JaegerTrace[] };
     return body.data.map(flatten);
   }

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 
 /** Where provisioned Kafka jars and the Jaeger binary are kept between runs, outside the repository. */
-export const CACHE_DIR = process.env.ESHOP_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'eshop');
+export const CACHE_DIR =
+  process.env.ESHOP_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'eshop');
 
 export const KAFKA_VERSION = '3.9.1';
 /** Jaeger v2.13.0: its Go module carries v1 tags, and v1.76.0 is the commit of v2.13.0. */

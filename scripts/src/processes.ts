@@ -21,7 +21,12 @@ export class ManagedProcess {
     this.exited = once(child, 'exit').then(([code]) => code as number | null);
   }
 
-  static start(name: string, command: string, args: string[], options: SpawnOptions & { output: Output }): ManagedProcess {
+  static start(
+    name: string,
+    command: string,
+    args: string[],
+    options: SpawnOptions & { output: Output },
+  ): ManagedProcess {
     const child = spawn(command, args, {
       ...options,
       // Its own process group: a Ctrl-C in the terminal reaches only the orchestrator, which then stops
@@ -32,10 +37,10 @@ export class ManagedProcess {
     const { output } = options;
     if (output.kind === 'file') {
       const file = createWriteStream(output.path, { flags: 'a' });
-      child.stdout!.pipe(file);
-      child.stderr!.pipe(file);
+      child.stdout.pipe(file);
+      child.stderr.pipe(file);
     } else {
-      for (const stream of [child.stdout!, child.stderr!]) {
+      for (const stream of [child.stdout, child.stderr]) {
         createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${output.prefix}${line}\n`));
       }
     }
@@ -66,10 +71,14 @@ export class ManagedProcess {
 }
 
 /** Runs a command to completion, its output passed through `onLine`; a failure names the command. */
-export async function run(command: string, args: string[], options: SpawnOptions & { onLine?: (line: string) => void } = {}) {
+export async function run(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { onLine?: (line: string) => void } = {},
+) {
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
       lines.push(line);
       options.onLine?.(line);
@@ -87,7 +96,12 @@ export function commandExists(command: string): boolean {
 }
 
 /** Polls `check` until it returns true; throws with `what` once `timeoutMs` has passed. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;

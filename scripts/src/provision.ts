@@ -12,7 +12,10 @@ const COMPLETE_MARKER = '.complete';
 export async function ensureKafkaJars(progress: Progress): Promise<string> {
   const dir = join(CACHE_DIR, `kafka-${KAFKA_VERSION}`);
   if (existsSync(join(dir, COMPLETE_MARKER))) return dir;
-  requireCommand('java', 'Kafka runs on Java 17 or newer: install a JDK (e.g. `apt-get install openjdk-17-jre-headless`).');
+  requireCommand(
+    'java',
+    'Kafka runs on Java 17 or newer: install a JDK (e.g. `apt-get install openjdk-17-jre-headless`).',
+  );
   requireCommand('mvn', 'Kafka is fetched from Maven Central with Maven: install it (e.g. `apt-get install maven`).');
 
   progress(`fetching Apache Kafka ${KAFKA_VERSION} from Maven Central into ${dir} (once, about 60 MB)`);
@@ -54,7 +57,9 @@ export async function ensureJaegerBinary(progress: Progress): Promise<string> {
   if (existsSync(binary)) return binary;
   requireCommand('go', 'Jaeger is built from its Go module: install Go 1.24 or newer (https://go.dev/doc/install).');
 
-  progress(`downloading the Jaeger module ${JAEGER_MODULE}@${JAEGER_MODULE_VERSION} (once, a few hundred MB of modules)`);
+  progress(
+    `downloading the Jaeger module ${JAEGER_MODULE}@${JAEGER_MODULE_VERSION} (once, a few hundred MB of modules)`,
+  );
   const [download] = await run('go', ['mod', 'download', '-json', `${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}`]).then(
     (lines) => [JSON.parse(lines.join('\n')) as { Dir: string }],
   );
@@ -62,7 +67,7 @@ export async function ensureJaegerBinary(progress: Progress): Promise<string> {
   await mkdir(join(CACHE_DIR, `jaeger-${JAEGER_MODULE_VERSION}`), { recursive: true });
   let compiled = 0;
   await run('go', ['build', '-v', '-o', `${binary}.partial`, './cmd/jaeger'], {
-    cwd: download!.Dir,
+    cwd: download.Dir,
     env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false' },
     onLine: () => {
       if (++compiled % 100 === 0) progress(`  ${compiled} packages built`);

@@ -123,7 +123,15 @@ export class Stack {
     await mkdir(this.kafkaFile('data'), { recursive: true });
     await writeFile(this.kafkaFile('server.properties'), template.replaceAll('${DATA_DIR}', this.kafkaFile('data')));
     const clusterId = randomBytes(16).toString('base64url');
-    await run('java', [...this.kafkaJava(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', this.kafkaFile('server.properties')]);
+    await run('java', [
+      ...this.kafkaJava(),
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      this.kafkaFile('server.properties'),
+    ]);
   }
 
   /** Starts the broker on its existing storage and waits until it answers. */
@@ -133,7 +141,13 @@ export class Stack {
     this.kafka = ManagedProcess.start(
       'kafka',
       'java',
-      ['-Xmx512m', `-Dlog4j.configuration=file:${join(REPO_ROOT, 'scripts', 'kafka', 'log4j.properties')}`, ...this.kafkaJava(), 'kafka.Kafka', this.kafkaFile('server.properties')],
+      [
+        '-Xmx512m',
+        `-Dlog4j.configuration=file:${join(REPO_ROOT, 'scripts', 'kafka', 'log4j.properties')}`,
+        ...this.kafkaJava(),
+        'kafka.Kafka',
+        this.kafkaFile('server.properties'),
+      ],
       { output: { kind: 'file', path: join(this.runDir, 'kafka.log') } },
     );
     await this.waitOrExit(this.kafka, 'Kafka to accept clients', () => kafkaAnswers(this.kafkaBrokers));
@@ -162,7 +176,12 @@ export class Stack {
   }
 
   private launchService(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): ManagedProcess {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...this.options.serviceEnv?.[service], ...extraEnv, OTEL_SERVICE_NAME: service };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...this.options.serviceEnv?.[service],
+      ...extraEnv,
+      OTEL_SERVICE_NAME: service,
+    };
     // One PORT in the caller's shell would give all six the same port; each keeps its own default.
     delete env.PORT;
     const output: Output =
@@ -233,7 +252,9 @@ export class Stack {
   private async waitOrExit(child: ManagedProcess, what: string, check: () => Promise<boolean>): Promise<void> {
     const exited = child.exited.then(async (code) => {
       const log = await readFile(join(this.runDir, `${child.name}.log`), 'utf8').catch(() => '');
-      throw new Error(`${child.name} exited (code ${code}) while waiting for ${what}\n${log.split('\n').slice(-15).join('\n')}`);
+      throw new Error(
+        `${child.name} exited (code ${code}) while waiting for ${what}\n${log.split('\n').slice(-15).join('\n')}`,
+      );
     });
     await Promise.race([waitFor(what, check, READY_TIMEOUT_MS), exited]);
     exited.catch(() => {});

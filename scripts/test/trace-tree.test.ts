@@ -4,7 +4,14 @@ import { flatten, type JaegerTrace } from '../src/jaeger';
 import { renderTraceTree } from '../src/trace-tree';
 
 const TRACE = 'a'.repeat(32);
-const span = (spanID: string, operationName: string, processID: string, kind: string, parent?: string, extra: object[] = []) => ({
+const span = (
+  spanID: string,
+  operationName: string,
+  processID: string,
+  kind: string,
+  parent?: string,
+  extra: object[] = [],
+) => ({
   traceID: TRACE,
   spanID,
   operationName,
@@ -19,9 +26,13 @@ const trace: JaegerTrace = {
   traceID: TRACE,
   processes: { p1: { serviceName: 'eshop' }, p2: { serviceName: 'kafka-consumer' } },
   spans: [
-    span('3', 'process orders', 'p2', 'consumer', '2', [{ key: 'eshop.kafka.queue_time_ms', type: 'int64', value: 42 }]),
+    span('3', 'process orders', 'p2', 'consumer', '2', [
+      { key: 'eshop.kafka.queue_time_ms', type: 'int64', value: 42 },
+    ]),
     span('1', 'POST /checkout', 'p1', 'server'),
-    span('2', 'send orders', 'p1', 'producer', '1', [{ key: 'messaging.destination.name', type: 'string', value: 'orders' }]),
+    span('2', 'send orders', 'p1', 'producer', '1', [
+      { key: 'messaging.destination.name', type: 'string', value: 'orders' },
+    ]),
   ],
 };
 

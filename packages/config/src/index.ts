@@ -36,7 +36,12 @@ export const list = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string()).min(1));
 
 export const milliseconds = (fallback: number) => z.coerce.number().int().min(0).default(fallback);

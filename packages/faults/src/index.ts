@@ -73,7 +73,11 @@ export const FAULT_INJECTION_HEADER_ENV = 'FAULT_INJECTION_HEADER';
 const MAX_DELAY_MS = 60_000;
 
 function settingSchema(name: FaultName) {
-  return z.number().int().min(0).max(FAULTS[name].unit === 'percent' ? 100 : MAX_DELAY_MS);
+  return z
+    .number()
+    .int()
+    .min(0)
+    .max(FAULTS[name].unit === 'percent' ? 100 : MAX_DELAY_MS);
 }
 
 /** A fault's variable in a service's env schema: a percentage or a delay, 0 (off) unless set. */
@@ -85,7 +89,10 @@ export const faultInjectionHeaderEnv = () => z.enum(['disabled', 'enabled']).def
 /** What one request asks for: a setting per fault. */
 export type FaultRequest = Partial<Record<FaultName, number>>;
 
-const wholeNumber = z.string().regex(/^\d{1,6}$/, 'expected a whole number').transform(Number);
+const wholeNumber = z
+  .string()
+  .regex(/^\d{1,6}$/, 'expected a whole number')
+  .transform(Number);
 const faultRequestSchema = z.strictObject(
   Object.fromEntries(FAULT_NAMES.map((name) => [name, wholeNumber.pipe(settingSchema(name)).optional()])),
 ) as unknown as z.ZodType<FaultRequest, Record<string, string>>;
@@ -93,7 +100,10 @@ const faultRequestSchema = z.strictObject(
 /** `x-fault` as the names and settings it lists; a name without a setting gets the fault's `perRequest`. */
 function entries(value: string): Record<string, string> {
   const named: Record<string, string> = {};
-  for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const equals = entry.indexOf('=');
     const name = (equals === -1 ? entry : entry.slice(0, equals)).trim();
     const definition = (FAULTS as Record<string, FaultDefinition>)[name];

@@ -2,20 +2,32 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { recordSpans } from '@eshop/http/testing';
-import { FAULT_BAGGAGE_KEY, FAULTS, faultEnv, faultFromEnv, faultInjectionHeaderEnv, parseFaultRequest, requestedFaults, withFaultRequest } from '../src';
+import {
+  FAULT_BAGGAGE_KEY,
+  FAULTS,
+  faultEnv,
+  faultFromEnv,
+  faultInjectionHeaderEnv,
+  parseFaultRequest,
+  requestedFaults,
+  withFaultRequest,
+} from '../src';
 
 const spans = recordSpans();
 
 /** Runs `fn` inside a span whose context carries `baggage` as the `eshop.fault` entry. */
 function withFaultBaggage<T>(value: string | undefined, fn: () => T): T {
-  const baggage = value === undefined ? propagation.createBaggage() : propagation.createBaggage({ [FAULT_BAGGAGE_KEY]: { value } });
-  return context.with(propagation.setBaggage(context.active(), baggage), () => trace.getTracer('test').startActiveSpan('request', (span) => {
-    try {
-      return fn();
-    } finally {
-      span.end();
-    }
-  }));
+  const baggage =
+    value === undefined ? propagation.createBaggage() : propagation.createBaggage({ [FAULT_BAGGAGE_KEY]: { value } });
+  return context.with(propagation.setBaggage(context.active(), baggage), () =>
+    trace.getTracer('test').startActiveSpan('request', (span) => {
+      try {
+        return fn();
+      } finally {
+        span.end();
+      }
+    }),
+  );
 }
 
 describe('parseFaultRequest', () => {
@@ -62,32 +74,51 @@ describe('fault settings in the environment', () => {
 describe('FaultSwitch', () => {
   it('never strikes when off', () => {
     const fault = faultFromEnv('payment-declined', {}, () => 0);
-    assert.equal(withFaultBaggage(undefined, () => fault.strikes()), false);
+    assert.equal(
+      withFaultBaggage(undefined, () => fault.strikes()),
+      false,
+    );
   });
 
   it('strikes the given percentage of requests, and says so on the span', () => {
     spans.reset();
     const rolls = [0.1, 0.9];
     const fault = faultFromEnv('payment-declined', { FAULT_PAYMENT_DECLINE_PERCENT: 50 }, () => rolls.shift()!);
-    assert.equal(withFaultBaggage(undefined, () => fault.strikes()), true);
-    assert.equal(withFaultBaggage(undefined, () => fault.strikes()), false);
+    assert.equal(
+      withFaultBaggage(undefined, () => fault.strikes()),
+      true,
+    );
+    assert.equal(
+      withFaultBaggage(undefined, () => fault.strikes()),
+      false,
+    );
     const [struck, spared] = spans.spans();
     assert.equal(struck?.attributes['eshop.fault'], 'payment-declined');
     assert.equal(struck?.attributes['eshop.fault.source'], 'env');
     assert.equal(spared?.attributes['eshop.fault'], undefined);
   });
 
-  it('ignores the request\'s baggage unless per-request faults are enabled', () => {
+  it("ignores the request's baggage unless per-request faults are enabled", () => {
     const fault = faultFromEnv('payment-declined', {}, () => 0.5);
-    assert.equal(withFaultBaggage('payment-declined=100', () => fault.strikes()), false);
+    assert.equal(
+      withFaultBaggage('payment-declined=100', () => fault.strikes()),
+      false,
+    );
   });
 
-  it('takes the request\'s setting from baggage when enabled', () => {
+  it("takes the request's setting from baggage when enabled", () => {
     spans.reset();
     const fault = faultFromEnv('payment-declined', { FAULT_INJECTION_HEADER: 'enabled' }, () => 0.5);
-    assert.equal(withFaultBaggage('payment-declined=100', () => fault.strikes()), true);
+    assert.equal(
+      withFaultBaggage('payment-declined=100', () => fault.strikes()),
+      true,
+    );
     assert.equal(spans.spans()[0]?.attributes['eshop.fault.source'], 'header');
-    assert.equal(withFaultBaggage('delivery-slow=10', () => fault.strikes()), false, 'another fault named');
+    assert.equal(
+      withFaultBaggage('delivery-slow=10', () => fault.strikes()),
+      false,
+      'another fault named',
+    );
   });
 
   it('waits a delay inside a span named after the fault', async () => {

@@ -76,7 +76,11 @@ function isRetryable(error: AxiosError): boolean {
  * its own) and injects the trace headers; this adds a timeout per attempt, opt-in retries of idempotent calls,
  * and turns any status of 400 or more, or no answer at all, into an `UpstreamError`.
  */
-export function createJsonClient(service: string, baseURL: string, options: number | JsonClientOptions = {}): JsonClient {
+export function createJsonClient(
+  service: string,
+  baseURL: string,
+  options: number | JsonClientOptions = {},
+): JsonClient {
   const { timeoutMs = 5000, retries = 0 } = typeof options === 'number' ? { timeoutMs: options } : options;
   const http: AxiosInstance = axios.create({ baseURL, timeout: timeoutMs });
   if (retries > 0) {
@@ -87,7 +91,10 @@ export function createJsonClient(service: string, baseURL: string, options: numb
       // Each attempt has the full timeout, so a slow first attempt does not leave the retry no time at all.
       shouldResetTimeout: true,
       onRetry: (attempt, error, config) => {
-        logger.warn({ service, path: config.url, attempt, reason: error.code ?? error.response?.status }, `retrying ${service}`);
+        logger.warn(
+          { service, path: config.url, attempt, reason: error.code ?? error.response?.status },
+          `retrying ${service}`,
+        );
       },
     });
   }

@@ -54,7 +54,12 @@ export function validateBody(schema: z.ZodType): RequestHandler {
   return (req, _res, next) => {
     const result = schema.safeParse(req.body);
     if (!result.success) {
-      throw new HttpError(400, 'Invalid request body', 'the request body does not match the schema', fieldProblems(result.error));
+      throw new HttpError(
+        400,
+        'Invalid request body',
+        'the request body does not match the schema',
+        fieldProblems(result.error),
+      );
     }
     req.body = result.data;
     next();
@@ -65,11 +70,18 @@ export function validateBody(schema: z.ZodType): RequestHandler {
  * Errors thrown by express's JSON parser (and the router), told apart by the `type` they set. Any other error
  * they mark as the client's (a 4xx status, e.g. a broken gzip body or an aborted upload) keeps its status.
  */
-function parserProblem(error: { type?: unknown; message?: unknown; status?: unknown; expose?: unknown }): HttpError | undefined {
+function parserProblem(error: {
+  type?: unknown;
+  message?: unknown;
+  status?: unknown;
+  expose?: unknown;
+}): HttpError | undefined {
   const message = typeof error.message === 'string' ? error.message : undefined;
   switch (error.type) {
     case 'entity.parse.failed':
-      return new HttpError(400, 'Malformed JSON', 'the request body is not valid JSON', [{ field: '(body)', reason: 'not valid JSON' }]);
+      return new HttpError(400, 'Malformed JSON', 'the request body is not valid JSON', [
+        { field: '(body)', reason: 'not valid JSON' },
+      ]);
     case 'entity.too.large':
       return new HttpError(413, 'Request body too large', message);
     case 'encoding.unsupported':
@@ -77,7 +89,11 @@ function parserProblem(error: { type?: unknown; message?: unknown; status?: unkn
       return new HttpError(415, 'Unsupported encoding', message);
   }
   if (typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
-    return new HttpError(error.status, 'Bad request', error.expose === true && message ? message : 'the request cannot be read');
+    return new HttpError(
+      error.status,
+      'Bad request',
+      error.expose === true && message ? message : 'the request cannot be read',
+    );
   }
   return undefined;
 }

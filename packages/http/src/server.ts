@@ -40,7 +40,11 @@ export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16
   });
   app.use(
     problemHandler((error, problem) => {
-      recordFailure(trace.getActiveSpan(), error, problem.errorType ?? (error instanceof Error ? error.name : 'unknown'));
+      recordFailure(
+        trace.getActiveSpan(),
+        error,
+        problem.errorType ?? (error instanceof Error ? error.name : 'unknown'),
+      );
       if (problem.status >= 500 && !problem.errorType) logger.error({ err: error }, 'request failed');
       else logger.warn({ status: problem.status, error_type: problem.errorType }, `request failed: ${problem.message}`);
     }),
@@ -58,13 +62,26 @@ const traceResponse: express.RequestHandler = (_req, res, next) => {
   next();
 };
 
+/** The matched route's pattern, e.g. `/orders/:id`. Express types `req.route` as `any`. */
+function routePattern(req: express.Request): string | undefined {
+  const route: unknown = req.route;
+  return typeof route === 'object' && route !== null && 'path' in route && typeof route.path === 'string'
+    ? route.path
+    : undefined;
+}
+
 const logRequest: express.RequestHandler = (req, res, next) => {
   if (req.path === '/healthz' || req.path === '/readyz') return next();
   const started = performance.now();
   // Bound to the request's context, so the line carries the request's trace_id and span_id.
   const done = context.bind(context.active(), () => {
     logger.info(
-      { method: req.method, route: req.route?.path ?? req.path, status: res.statusCode, duration_ms: Math.round(performance.now() - started) },
+      {
+        method: req.method,
+        route: routePattern(req) ?? req.path,
+        status: res.statusCode,
+        duration_ms: Math.round(performance.now() - started),
+      },
       'request',
     );
   });
@@ -135,6 +152,14 @@ export async function runService(
     await running.close();
     await releaseResources();
   };
-  process.once('SIGTERM', stop).once('SIGINT', stop);
+  // A failed stop is logged and exits non-zero; left unhandled it would crash the process before the last spans
+  // are exported.
+  const onSignal = (signal: NodeJS.Signals) => {
+    stop(signal).catch((error: unknown) => {
+      logger.error({ err: error, signal }, `${name} failed to stop cleanly`);
+      process.exitCode = 1;
+    });
+  };
+  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
   return running;
 }

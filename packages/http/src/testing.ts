@@ -19,7 +19,9 @@ export function recordSpans(): { spans(): ReadableSpan[]; reset(): void } {
     exporter = new InMemorySpanExporter();
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
-    propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+    propagation.setGlobalPropagator(
+      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    );
   }
   const spans = exporter;
   return { spans: () => spans.getFinishedSpans(), reset: () => spans.reset() };
@@ -69,7 +71,11 @@ export interface TestRequest {
 }
 
 /** One request; the body is parsed as JSON when the answer says it is JSON. */
-export async function send(baseUrl: string, path: string, { method, json, raw, headers = {} }: TestRequest = {}): Promise<TestResponse> {
+export async function send(
+  baseUrl: string,
+  path: string,
+  { method, json, raw, headers = {} }: TestRequest = {},
+): Promise<TestResponse> {
   const body = json !== undefined ? JSON.stringify(json) : raw;
   const response = await fetch(`${baseUrl}${path}`, {
     method: method ?? (body === undefined ? 'GET' : 'POST'),
@@ -78,7 +84,11 @@ export async function send(baseUrl: string, path: string, { method, json, raw, h
   });
   const text = await response.text();
   const isJson = /json/.test(response.headers.get('content-type') ?? '');
-  return { status: response.status, headers: response.headers, body: isJson && text ? (JSON.parse(text) as unknown) : text };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: isJson && text ? (JSON.parse(text) as unknown) : text,
+  };
 }
 
 export interface BadInput {
@@ -110,11 +120,27 @@ export function assertProblem(response: TestResponse, status: number, field?: st
 /** The bad inputs every JSON endpoint must answer alike, whatever its schema. */
 export function commonBadInputs(path: string, validBody: unknown): BadInput[] {
   return [
-    { name: 'malformed JSON', path, request: { raw: '{"orderId":', headers: { 'content-type': 'application/json' } }, status: 400, field: '(body)' },
-    { name: 'a JSON string, not an object', path, request: { raw: '"text"', headers: { 'content-type': 'application/json' } }, status: 400 },
+    {
+      name: 'malformed JSON',
+      path,
+      request: { raw: '{"orderId":', headers: { 'content-type': 'application/json' } },
+      status: 400,
+      field: '(body)',
+    },
+    {
+      name: 'a JSON string, not an object',
+      path,
+      request: { raw: '"text"', headers: { 'content-type': 'application/json' } },
+      status: 400,
+    },
     { name: 'no body', path, request: { method: 'POST' }, status: 400, field: '(body)' },
     { name: 'an array body', path, request: { json: [validBody] }, status: 400, field: '(body)' },
-    { name: 'wrong content type', path, request: { raw: JSON.stringify(validBody), headers: { 'content-type': 'text/plain' } }, status: 415 },
+    {
+      name: 'wrong content type',
+      path,
+      request: { raw: JSON.stringify(validBody), headers: { 'content-type': 'text/plain' } },
+      status: 415,
+    },
     {
       name: 'an unsupported charset',
       path,

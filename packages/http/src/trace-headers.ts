@@ -30,8 +30,8 @@ function traceparentProblem(value: string): string | undefined {
   const [, version, traceId, spanId, , rest] = match;
   if (version === 'ff') return 'version ff is forbidden';
   if (version === '00' && rest) return 'version 00 has nothing after the flags';
-  if (ALL_ZEROS.test(traceId!)) return 'the trace id is all zeros';
-  if (ALL_ZEROS.test(spanId!)) return 'the parent id is all zeros';
+  if (ALL_ZEROS.test(traceId)) return 'the trace id is all zeros';
+  if (ALL_ZEROS.test(spanId)) return 'the parent id is all zeros';
   return undefined;
 }
 
@@ -63,7 +63,7 @@ export function inspectTraceHeaders(headers: IncomingHttpHeaders, activeTraceId?
   if (traceparent !== undefined) {
     const problem = traceparentProblem(traceparent);
     if (problem) ignored.push({ header: 'traceparent', reason: problem });
-    else candidates.push({ header: 'traceparent', traceId: TRACEPARENT.exec(traceparent)![2]! });
+    else candidates.push({ header: 'traceparent', traceId: TRACEPARENT.exec(traceparent)![2] });
   }
   const tracestate = single(headers.tracestate);
   if (tracestate !== undefined) {
@@ -78,7 +78,10 @@ export function inspectTraceHeaders(headers: IncomingHttpHeaders, activeTraceId?
     }
   }
   const baggage = single(headers.baggage);
-  if (baggage !== undefined && (baggage.length > BAGGAGE_MAX_LENGTH || baggage.split(',').length > BAGGAGE_MAX_ENTRIES)) {
+  if (
+    baggage !== undefined &&
+    (baggage.length > BAGGAGE_MAX_LENGTH || baggage.split(',').length > BAGGAGE_MAX_ENTRIES)
+  ) {
     ignored.push({
       header: 'baggage',
       reason: `over ${BAGGAGE_MAX_LENGTH} characters or ${BAGGAGE_MAX_ENTRIES} entries: the entries past the limit are dropped`,
@@ -96,7 +99,7 @@ export function inspectTraceHeaders(headers: IncomingHttpHeaders, activeTraceId?
     const [traceId, spanId] = b3.split('-');
     const problem = b3Problem(traceId, spanId);
     if (problem) ignored.push({ header: 'b3', reason: problem });
-    else candidates.push({ header: 'b3', traceId: traceId!.padStart(32, '0') });
+    else candidates.push({ header: 'b3', traceId: traceId.padStart(32, '0') });
   }
 
   // Valid headers naming different traces: one propagator wins (the last configured), the others are ignored.
@@ -112,7 +115,8 @@ export function inspectTraceHeaders(headers: IncomingHttpHeaders, activeTraceId?
     }
   }
   const freshTrace =
-    candidates.length === 0 || (activeTraceId !== undefined && !candidates.some((candidate) => candidate.traceId === activeTraceId));
+    candidates.length === 0 ||
+    (activeTraceId !== undefined && !candidates.some((candidate) => candidate.traceId === activeTraceId));
   return { ignored, freshTrace };
 }
 

@@ -4,7 +4,16 @@ import { logger } from '@eshop/logger';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Router } from 'express';
 import { z } from 'zod';
-import { createJsonClient, createServiceApp, HttpError, inspectTraceHeaders, listen, UpstreamError, validateBody, type RunningServer } from '../src';
+import {
+  createJsonClient,
+  createServiceApp,
+  HttpError,
+  inspectTraceHeaders,
+  listen,
+  UpstreamError,
+  validateBody,
+  type RunningServer,
+} from '../src';
 import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '../src/testing';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -16,10 +25,14 @@ function testApp() {
   const calls = { echo: 0, flaky: 0 };
   let release: () => void = () => {};
   const routes = Router();
-  routes.post('/echo', validateBody(z.object({ name: z.string().min(1), count: z.number().int().positive() })), (req, res) => {
-    calls.echo += 1;
-    res.status(201).json({ ...req.body, call: calls.echo });
-  });
+  routes.post(
+    '/echo',
+    validateBody(z.object({ name: z.string().min(1), count: z.number().int().positive() })),
+    (req, res) => {
+      calls.echo += 1;
+      res.status(201).json({ ...req.body, call: calls.echo });
+    },
+  );
   routes.post('/slow', async (_req, res) => {
     calls.echo += 1;
     await new Promise<void>((resolve) => (release = resolve));
@@ -51,9 +64,21 @@ describe('createServiceApp', () => {
     ...commonBadInputs('/echo', { name: 'a', count: 1 }),
     { name: 'a missing field', path: '/echo', request: { json: { count: 1 } }, status: 400, field: 'name' },
     { name: 'a wrong type', path: '/echo', request: { json: { name: 'a', count: '1' } }, status: 400, field: 'count' },
-    { name: 'a negative number', path: '/echo', request: { json: { name: 'a', count: -1 } }, status: 400, field: 'count' },
+    {
+      name: 'a negative number',
+      path: '/echo',
+      request: { json: { name: 'a', count: -1 } },
+      status: 400,
+      field: 'count',
+    },
     { name: 'a fraction', path: '/echo', request: { json: { name: 'a', count: 1.5 } }, status: 400, field: 'count' },
-    { name: 'an absurd number', path: '/echo', request: { raw: '{"name":"a","count":1e400}', headers: { 'content-type': 'application/json' } }, status: 400, field: 'count' },
+    {
+      name: 'an absurd number',
+      path: '/echo',
+      request: { raw: '{"name":"a","count":1e400}', headers: { 'content-type': 'application/json' } },
+      status: 400,
+      field: 'count',
+    },
   ]);
 
   it('answers an unexpected error 500 without its message or stack', async () => {
@@ -62,7 +87,7 @@ describe('createServiceApp', () => {
     assert.doesNotMatch(JSON.stringify(response.body), /boom/);
   });
 
-  it('marks the server span ERROR with error.type for a failure that is not the caller\'s mistake', async () => {
+  it("marks the server span ERROR with error.type for a failure that is not the caller's mistake", async () => {
     const spans = recordSpans();
     spans.reset();
     assertProblem(await send(url(), '/declined', { json: {} }), 402);
@@ -72,7 +97,7 @@ describe('createServiceApp', () => {
     assert.equal(span?.events[0]?.name, 'exception');
   });
 
-  it('leaves the span unset for a caller\'s mistake (a 400)', async () => {
+  it("leaves the span unset for a caller's mistake (a 400)", async () => {
     const spans = recordSpans();
     spans.reset();
     await send(url(), '/echo', { json: {} });
@@ -94,7 +119,10 @@ describe('createServiceApp', () => {
 
     it('refuses a key reused with another body', async () => {
       await send(url(), '/echo', { json: { name: 'a', count: 1 }, headers: { 'idempotency-key': 'order-2' } });
-      const reused = await send(url(), '/echo', { json: { name: 'b', count: 1 }, headers: { 'idempotency-key': 'order-2' } });
+      const reused = await send(url(), '/echo', {
+        json: { name: 'b', count: 1 },
+        headers: { 'idempotency-key': 'order-2' },
+      });
       assertProblem(reused, 422, 'headers.idempotency-key');
     });
 
@@ -182,50 +210,93 @@ describe('createJsonClient', () => {
 });
 
 describe('inspectTraceHeaders', () => {
-  const cases: { name: string; headers: Record<string, string>; active?: string; ignored: string[]; fresh: boolean }[] = [
-    { name: 'a valid traceparent', headers: { traceparent: VALID }, active: TRACE_ID, ignored: [], fresh: false },
-    { name: 'version ff', headers: { traceparent: `ff-${TRACE_ID}-${SPAN_ID}-01` }, ignored: ['traceparent'], fresh: true },
-    { name: 'an all-zero trace id', headers: { traceparent: `00-${'0'.repeat(32)}-${SPAN_ID}-01` }, ignored: ['traceparent'], fresh: true },
-    { name: 'an all-zero parent id', headers: { traceparent: `00-${TRACE_ID}-${'0'.repeat(16)}-01` }, ignored: ['traceparent'], fresh: true },
-    { name: 'a short trace id', headers: { traceparent: `00-${TRACE_ID.slice(2)}-${SPAN_ID}-01` }, ignored: ['traceparent'], fresh: true },
-    { name: 'uppercase hex', headers: { traceparent: VALID.toUpperCase() }, ignored: ['traceparent'], fresh: true },
-    { name: 'version 00 with more after the flags', headers: { traceparent: `${VALID}-extra` }, ignored: ['traceparent'], fresh: true },
-    {
-      name: 'a tracestate with a broken traceparent',
-      headers: { traceparent: 'garbage', tracestate: 'a=b' },
-      ignored: ['traceparent', 'tracestate'],
-      fresh: true,
-    },
-    {
-      name: 'a huge tracestate',
-      headers: { traceparent: VALID, tracestate: Array.from({ length: 40 }, (_, i) => `k${i}=${'v'.repeat(20)}`).join(',') },
-      active: TRACE_ID,
-      ignored: ['tracestate'],
-      fresh: false,
-    },
-    { name: 'a huge baggage', headers: { baggage: `k=${'v'.repeat(9000)}` }, ignored: ['baggage'], fresh: true },
-    {
-      name: 'B3 and W3C naming different traces, W3C winning',
-      headers: { traceparent: VALID, 'x-b3-traceid': 'a'.repeat(32), 'x-b3-spanid': 'b'.repeat(16) },
-      active: TRACE_ID,
-      ignored: ['x-b3-traceid'],
-      fresh: false,
-    },
-    {
-      name: 'B3 and W3C naming different traces, B3 winning',
-      headers: { traceparent: VALID, 'x-b3-traceid': 'a'.repeat(32), 'x-b3-spanid': 'b'.repeat(16) },
-      active: 'a'.repeat(32),
-      ignored: ['traceparent'],
-      fresh: false,
-    },
-    { name: 'a B3 trace id without span id', headers: { 'x-b3-traceid': 'a'.repeat(32) }, ignored: ['x-b3-traceid'], fresh: true },
-    { name: 'a broken single b3 header', headers: { b3: 'zz-yy' }, ignored: ['b3'], fresh: true },
-    { name: 'a valid 64-bit B3 trace id', headers: { 'x-b3-traceid': 'a'.repeat(16), 'x-b3-spanid': 'b'.repeat(16) }, active: `${'0'.repeat(16)}${'a'.repeat(16)}`, ignored: [], fresh: false },
-  ];
+  const cases: { name: string; headers: Record<string, string>; active?: string; ignored: string[]; fresh: boolean }[] =
+    [
+      { name: 'a valid traceparent', headers: { traceparent: VALID }, active: TRACE_ID, ignored: [], fresh: false },
+      {
+        name: 'version ff',
+        headers: { traceparent: `ff-${TRACE_ID}-${SPAN_ID}-01` },
+        ignored: ['traceparent'],
+        fresh: true,
+      },
+      {
+        name: 'an all-zero trace id',
+        headers: { traceparent: `00-${'0'.repeat(32)}-${SPAN_ID}-01` },
+        ignored: ['traceparent'],
+        fresh: true,
+      },
+      {
+        name: 'an all-zero parent id',
+        headers: { traceparent: `00-${TRACE_ID}-${'0'.repeat(16)}-01` },
+        ignored: ['traceparent'],
+        fresh: true,
+      },
+      {
+        name: 'a short trace id',
+        headers: { traceparent: `00-${TRACE_ID.slice(2)}-${SPAN_ID}-01` },
+        ignored: ['traceparent'],
+        fresh: true,
+      },
+      { name: 'uppercase hex', headers: { traceparent: VALID.toUpperCase() }, ignored: ['traceparent'], fresh: true },
+      {
+        name: 'version 00 with more after the flags',
+        headers: { traceparent: `${VALID}-extra` },
+        ignored: ['traceparent'],
+        fresh: true,
+      },
+      {
+        name: 'a tracestate with a broken traceparent',
+        headers: { traceparent: 'garbage', tracestate: 'a=b' },
+        ignored: ['traceparent', 'tracestate'],
+        fresh: true,
+      },
+      {
+        name: 'a huge tracestate',
+        headers: {
+          traceparent: VALID,
+          tracestate: Array.from({ length: 40 }, (_, i) => `k${i}=${'v'.repeat(20)}`).join(','),
+        },
+        active: TRACE_ID,
+        ignored: ['tracestate'],
+        fresh: false,
+      },
+      { name: 'a huge baggage', headers: { baggage: `k=${'v'.repeat(9000)}` }, ignored: ['baggage'], fresh: true },
+      {
+        name: 'B3 and W3C naming different traces, W3C winning',
+        headers: { traceparent: VALID, 'x-b3-traceid': 'a'.repeat(32), 'x-b3-spanid': 'b'.repeat(16) },
+        active: TRACE_ID,
+        ignored: ['x-b3-traceid'],
+        fresh: false,
+      },
+      {
+        name: 'B3 and W3C naming different traces, B3 winning',
+        headers: { traceparent: VALID, 'x-b3-traceid': 'a'.repeat(32), 'x-b3-spanid': 'b'.repeat(16) },
+        active: 'a'.repeat(32),
+        ignored: ['traceparent'],
+        fresh: false,
+      },
+      {
+        name: 'a B3 trace id without span id',
+        headers: { 'x-b3-traceid': 'a'.repeat(32) },
+        ignored: ['x-b3-traceid'],
+        fresh: true,
+      },
+      { name: 'a broken single b3 header', headers: { b3: 'zz-yy' }, ignored: ['b3'], fresh: true },
+      {
+        name: 'a valid 64-bit B3 trace id',
+        headers: { 'x-b3-traceid': 'a'.repeat(16), 'x-b3-spanid': 'b'.repeat(16) },
+        active: `${'0'.repeat(16)}${'a'.repeat(16)}`,
+        ignored: [],
+        fresh: false,
+      },
+    ];
   for (const { name, headers, active, ignored, fresh } of cases) {
     it(`reports ${name}`, () => {
       const report = inspectTraceHeaders(headers, active);
-      assert.deepEqual(report.ignored.map((entry) => entry.header), ignored);
+      assert.deepEqual(
+        report.ignored.map((entry) => entry.header),
+        ignored,
+      );
       assert.equal(report.freshTrace, fresh);
       for (const entry of report.ignored) assert.ok(entry.reason.length > 0);
     });
@@ -248,14 +319,20 @@ describe('the trace-header warning', () => {
     assert.equal(response.status, 201);
     const calls = warn.mock.calls.filter((call) => String(call.arguments[1]).includes('trace headers'));
     assert.equal(calls.length, 1);
-    const fields = calls[0]!.arguments[0] as unknown as { ignored: { header: string }[]; fresh_trace: boolean };
-    assert.deepEqual(fields.ignored.map((entry) => entry.header), ['traceparent']);
+    const fields = calls[0].arguments[0] as { ignored: { header: string }[]; fresh_trace: boolean };
+    assert.deepEqual(
+      fields.ignored.map((entry) => entry.header),
+      ['traceparent'],
+    );
     assert.equal(fields.fresh_trace, true);
   });
 
   it('logs nothing for good headers', async (t) => {
     const warn = t.mock.method(logger, 'warn', () => {});
-    await send(`http://localhost:${server.port}`, '/echo', { json: { name: 'a', count: 1 }, headers: { traceparent: VALID } });
+    await send(`http://localhost:${server.port}`, '/echo', {
+      json: { name: 'a', count: 1 },
+      headers: { traceparent: VALID },
+    });
     assert.equal(warn.mock.calls.length, 0);
   });
 });

@@ -54,6 +54,6 @@ export function createPropagator(names: readonly string[]): TextMapPropagator {
     );
   }
   return new CompositePropagator({
-    propagators: [...names.map((name) => propagatorsByName[name]!()), new RequestIdPropagator()],
+    propagators: [...names.map((name) => propagatorsByName[name]()), new RequestIdPropagator()],
   });
 }

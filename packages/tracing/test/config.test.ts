@@ -14,7 +14,11 @@ describe('readTracingConfig', () => {
 
   it('reads the standard variables', () => {
     assert.deepEqual(
-      readTracingConfig({ OTEL_PROPAGATORS: ' tracecontext , b3multi ', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_LOG_LEVEL: 'DEBUG' }),
+      readTracingConfig({
+        OTEL_PROPAGATORS: ' tracecontext , b3multi ',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+        OTEL_LOG_LEVEL: 'DEBUG',
+      }),
       { propagators: ['tracecontext', 'b3multi'], batchDelayMs: 200, diagLogLevel: DiagLogLevel.DEBUG },
     );
   });

@@ -23,7 +23,11 @@ const defaultPropagator = () => createPropagator(['b3multi', 'tracecontext', 'ba
 /** A context as a service has it mid-request: a sampled span, an order id in baggage, Envoy's request id. */
 function requestContext(propagator: TextMapPropagator): Context {
   const withRequestId = propagator.extract(ROOT_CONTEXT, { 'x-request-id': 'req-42' }, defaultTextMapGetter);
-  const withSpan = trace.setSpanContext(withRequestId, { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED });
+  const withSpan = trace.setSpanContext(withRequestId, {
+    traceId: TRACE_ID,
+    spanId: SPAN_ID,
+    traceFlags: TraceFlags.SAMPLED,
+  });
   return propagation.setBaggage(withSpan, propagation.createBaggage({ 'eshop.order.id': { value: 'order-1' } }));
 }
 
@@ -62,13 +66,20 @@ describe('createPropagator', () => {
 
     const context = propagator.extract(ROOT_CONTEXT, consumed, kafkaHeaderGetter);
     const { traceId, spanId, traceFlags, isRemote } = trace.getSpanContext(context) ?? {};
-    assert.deepEqual({ traceId, spanId, traceFlags, isRemote }, { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    assert.deepEqual(
+      { traceId, spanId, traceFlags, isRemote },
+      { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED, isRemote: true },
+    );
     assert.equal(propagation.getBaggage(context)?.getEntry('eshop.order.id')?.value, 'order-1');
     assert.deepEqual(inject(propagator, context)['x-request-id'], 'req-42', 'the request id goes on past the hop');
   });
 
   it('continues a trace that arrives in B3 headers only', () => {
-    const spanContext = extractedSpan(defaultPropagator(), { 'x-b3-traceid': TRACE_ID, 'x-b3-spanid': SPAN_ID, 'x-b3-sampled': '1' });
+    const spanContext = extractedSpan(defaultPropagator(), {
+      'x-b3-traceid': TRACE_ID,
+      'x-b3-spanid': SPAN_ID,
+      'x-b3-sampled': '1',
+    });
     assert.equal(spanContext?.traceId, TRACE_ID);
     assert.equal(spanContext?.spanId, SPAN_ID);
   });
@@ -105,7 +116,9 @@ describe('createPropagator', () => {
   it('forwards a plausible x-request-id and drops anything else', () => {
     const propagator = defaultPropagator();
     const forwarded = (requestId: string) =>
-      inject(propagator, propagator.extract(ROOT_CONTEXT, { 'x-request-id': requestId }, defaultTextMapGetter))['x-request-id'];
+      inject(propagator, propagator.extract(ROOT_CONTEXT, { 'x-request-id': requestId }, defaultTextMapGetter))[
+        'x-request-id'
+      ];
     assert.equal(forwarded('5f1d8c2e-9a0b-4c3d-8e7f-102938475601'), '5f1d8c2e-9a0b-4c3d-8e7f-102938475601');
     assert.equal(forwarded('x'.repeat(129)), undefined);
     assert.equal(forwarded('two words'), undefined);

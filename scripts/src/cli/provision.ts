@@ -7,7 +7,7 @@ const say = (message: string) => console.log(`[provision] ${message}`);
 Promise.all([ensureKafkaJars(say), ensureJaegerBinary(say)]).then(
   ([kafka, jaeger]) => say(`ready: Kafka jars in ${kafka}, Jaeger at ${jaeger}`),
   (error: unknown) => {
-    console.error(`[provision] ${error instanceof Error ? error.message : error}`);
+    console.error(`[provision] ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
   },
 );

@@ -6,6 +6,7 @@ import { SERVICE_PORTS, Stack } from '../stack';
 const say = (message: string) => console.log(`[eshop] ${message}`);
 
 async function main(): Promise<void> {
+  // eslint-disable-next-line prefer-const -- stop() may run, and read it, while the stack is still starting.
   let stack: Stack | undefined;
   let stopping = false;
   const stop = async () => {
@@ -16,7 +17,13 @@ async function main(): Promise<void> {
     say('stopped');
     process.exit(0);
   };
-  process.on('SIGINT', stop).on('SIGTERM', stop);
+  const onSignal = () => {
+    stop().catch((error: unknown) => {
+      console.error(`[eshop] stopping failed: ${error instanceof Error ? error.stack : String(error)}`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 
   stack = await Stack.start({ output: 'terminal', progress: say });
   say(`Jaeger query API: ${stack.jaegerQueryUrl}/api/services  (no web UI natively: use \`pnpm trace <traceId>\`)`);
@@ -26,6 +33,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`[eshop] ${error instanceof SetupError ? error.message : error instanceof Error ? error.stack : error}`);
+  console.error(
+    `[eshop] ${error instanceof SetupError ? error.message : error instanceof Error ? error.stack : String(error)}`,
+  );
   process.exit(1);
 });

@@ -6,7 +6,9 @@ import { renderTraceTree } from '../trace-tree';
 async function main(): Promise<number> {
   const traceId = process.argv[2];
   if (!traceId || !/^[0-9a-f]{32}$/.test(traceId)) {
-    console.error('usage: pnpm trace <traceId>   (32 hex digits, as in the checkout answer or its traceresponse header)');
+    console.error(
+      'usage: pnpm trace <traceId>   (32 hex digits, as in the checkout answer or its traceresponse header)',
+    );
     return 2;
   }
   const jaeger = new JaegerQuery(process.env.JAEGER_QUERY_URL ?? 'http://localhost:16686');

@@ -1,6 +1,12 @@
 import { createServiceApp, fieldProblems, HttpError, validateBody } from '@eshop/http';
 import { Router } from 'express';
-import { orderIdSchema, paymentRequestSchema, refundRequestSchema, type PaymentRequest, type RefundRequest } from './api';
+import {
+  orderIdSchema,
+  paymentRequestSchema,
+  refundRequestSchema,
+  type PaymentRequest,
+  type RefundRequest,
+} from './api';
 import type { Payments } from './payments';
 
 export function createApp(payments: Payments) {
@@ -13,7 +19,8 @@ export function createApp(payments: Payments) {
   });
   routes.get('/payment/:orderId', (req, res) => {
     const orderId = orderIdSchema.safeParse(req.params.orderId);
-    if (!orderId.success) throw new HttpError(400, 'Invalid order id', 'the order id is not valid', fieldProblems(orderId.error));
+    if (!orderId.success)
+      throw new HttpError(400, 'Invalid order id', 'the order id is not valid', fieldProblems(orderId.error));
     const payment = payments.find(orderId.data);
     if (!payment) throw new HttpError(404, 'Not found', 'no payment for this order');
     res.json(payment);

@@ -3,7 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { faultFromEnv } from '@eshop/faults';
 import type { RunningServer } from '@eshop/http';
-import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/http/testing';
+import {
+  assertProblem,
+  commonBadInputs,
+  itAnswersBadInputs,
+  recordSpans,
+  send,
+  serveWithSpans,
+} from '@eshop/http/testing';
 import type { Payment } from '../src/api';
 import { createApp } from '../src/app';
 import { Payments } from '../src/payments';
@@ -15,19 +22,57 @@ describe('billing', () => {
   let server: RunningServer;
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
-    server = await serveWithSpans(createApp(new Payments(faultFromEnv('payment-declined', { FAULT_INJECTION_HEADER: 'enabled' }))));
+    server = await serveWithSpans(
+      createApp(new Payments(faultFromEnv('payment-declined', { FAULT_INJECTION_HEADER: 'enabled' }))),
+    );
   });
   after(() => server.close());
 
   itAnswersBadInputs(url, [
     ...commonBadInputs('/payment', CHARGE),
     ...commonBadInputs('/refund', { orderId: 'o' }),
-    { name: 'a missing amount', path: '/payment', request: { json: { orderId: 'o', currency: 'EUR' } }, status: 400, field: 'amount' },
-    { name: 'a zero amount', path: '/payment', request: { json: { ...CHARGE, amount: 0 } }, status: 400, field: 'amount' },
-    { name: 'an absurd amount', path: '/payment', request: { json: { ...CHARGE, amount: 1e12 } }, status: 400, field: 'amount' },
-    { name: 'an amount as text', path: '/payment', request: { json: { ...CHARGE, amount: '10' } }, status: 400, field: 'amount' },
-    { name: 'a bad currency', path: '/payment', request: { json: { ...CHARGE, currency: 'EURO' } }, status: 400, field: 'currency' },
-    { name: 'an overlong order id', path: '/payment', request: { json: { ...CHARGE, orderId: 'x'.repeat(65) } }, status: 400, field: 'orderId' },
+    {
+      name: 'a missing amount',
+      path: '/payment',
+      request: { json: { orderId: 'o', currency: 'EUR' } },
+      status: 400,
+      field: 'amount',
+    },
+    {
+      name: 'a zero amount',
+      path: '/payment',
+      request: { json: { ...CHARGE, amount: 0 } },
+      status: 400,
+      field: 'amount',
+    },
+    {
+      name: 'an absurd amount',
+      path: '/payment',
+      request: { json: { ...CHARGE, amount: 1e12 } },
+      status: 400,
+      field: 'amount',
+    },
+    {
+      name: 'an amount as text',
+      path: '/payment',
+      request: { json: { ...CHARGE, amount: '10' } },
+      status: 400,
+      field: 'amount',
+    },
+    {
+      name: 'a bad currency',
+      path: '/payment',
+      request: { json: { ...CHARGE, currency: 'EURO' } },
+      status: 400,
+      field: 'currency',
+    },
+    {
+      name: 'an overlong order id',
+      path: '/payment',
+      request: { json: { ...CHARGE, orderId: 'x'.repeat(65) } },
+      status: 400,
+      field: 'orderId',
+    },
     { name: 'an unknown payment', path: '/payment/nope', request: {}, status: 404 },
   ]);
 
@@ -46,7 +91,10 @@ describe('billing', () => {
   });
 
   it('refuses a charge that arrives after its order was refunded (a timed-out call)', async () => {
-    assert.deepEqual((await send(url(), '/refund', { json: { orderId: 'late' } })).body, { orderId: 'late', status: 'nothing-charged' });
+    assert.deepEqual((await send(url(), '/refund', { json: { orderId: 'late' } })).body, {
+      orderId: 'late',
+      status: 'nothing-charged',
+    });
     assertProblem(await send(url(), '/payment', { json: { ...CHARGE, orderId: 'late' } }), 409, 'orderId');
     assert.equal((await send(url(), '/payment/late')).status, 404);
   });
@@ -67,7 +115,9 @@ describe('billing', () => {
   });
 
   it('declines by the environment setting alone', async () => {
-    const declining = await serveWithSpans(createApp(new Payments(faultFromEnv('payment-declined', { FAULT_PAYMENT_DECLINE_PERCENT: 100 }))));
+    const declining = await serveWithSpans(
+      createApp(new Payments(faultFromEnv('payment-declined', { FAULT_PAYMENT_DECLINE_PERCENT: 100 }))),
+    );
     try {
       assertProblem(await send(`http://localhost:${declining.port}`, '/payment', { json: CHARGE }), 402);
     } finally {

@@ -1,7 +1,12 @@
 import { noFault, type FaultSwitch } from '@eshop/faults';
 import { createServiceApp, validateBody } from '@eshop/http';
 import { Router } from 'express';
-import { cancelDeliveryRequestSchema, deliveryRequestSchema, type CancelDeliveryRequest, type DeliveryRequest } from './api';
+import {
+  cancelDeliveryRequestSchema,
+  deliveryRequestSchema,
+  type CancelDeliveryRequest,
+  type DeliveryRequest,
+} from './api';
 import type { Schedule } from './schedule';
 
 export function createApp(schedule: Schedule, slow: FaultSwitch = noFault('delivery-slow')) {

@@ -7,7 +7,8 @@ export type { Cancellation, Delivery, DeliveryRequest } from './api';
 export function createDeliveryClient(baseUrl: string, options?: JsonClientOptions) {
   const http = createJsonClient('delivery', baseUrl, options);
   return {
-    arrange: (request: DeliveryRequest) => http.post<Delivery>('/arrangeDelivery', request, { idempotencyKey: request.orderId }),
+    arrange: (request: DeliveryRequest) =>
+      http.post<Delivery>('/arrangeDelivery', request, { idempotencyKey: request.orderId }),
     cancel: (orderId: string) => http.post<Cancellation>('/cancelDelivery', { orderId }, { idempotencyKey: orderId }),
   };
 }

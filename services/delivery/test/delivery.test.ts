@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { faultFromEnv } from '@eshop/faults';
 import type { RunningServer } from '@eshop/http';
-import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/http/testing';
+import {
+  assertProblem,
+  commonBadInputs,
+  itAnswersBadInputs,
+  recordSpans,
+  send,
+  serveWithSpans,
+} from '@eshop/http/testing';
 import type { Delivery } from '../src/api';
 import { createApp } from '../src/app';
 import { Schedule } from '../src/schedule';
@@ -15,7 +22,9 @@ describe('delivery', () => {
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
     const schedule = new Schedule(() => new Date('2030-01-01T12:00:00Z'));
-    server = await serveWithSpans(createApp(schedule, faultFromEnv('delivery-slow', { FAULT_INJECTION_HEADER: 'enabled' })));
+    server = await serveWithSpans(
+      createApp(schedule, faultFromEnv('delivery-slow', { FAULT_INJECTION_HEADER: 'enabled' })),
+    );
   });
   after(() => server.close());
 
@@ -23,26 +32,53 @@ describe('delivery', () => {
     ...commonBadInputs('/arrangeDelivery', REQUEST),
     ...commonBadInputs('/cancelDelivery', { orderId: 'o' }),
     { name: 'no items', path: '/arrangeDelivery', request: { json: { orderId: 'o' } }, status: 400, field: 'items' },
-    { name: 'too many items', path: '/arrangeDelivery', request: { json: { orderId: 'o', items: Array(51).fill(REQUEST.items[0]) } }, status: 400, field: 'items' },
-    { name: 'an empty SKU', path: '/arrangeDelivery', request: { json: { orderId: 'o', items: [{ sku: '', quantity: 1 }] } }, status: 400, field: 'items.0.sku' },
-    { name: 'an order id that is a number', path: '/cancelDelivery', request: { json: { orderId: 7 } }, status: 400, field: 'orderId' },
+    {
+      name: 'too many items',
+      path: '/arrangeDelivery',
+      request: { json: { orderId: 'o', items: Array(51).fill(REQUEST.items[0]) } },
+      status: 400,
+      field: 'items',
+    },
+    {
+      name: 'an empty SKU',
+      path: '/arrangeDelivery',
+      request: { json: { orderId: 'o', items: [{ sku: '', quantity: 1 }] } },
+      status: 400,
+      field: 'items.0.sku',
+    },
+    {
+      name: 'an order id that is a number',
+      path: '/cancelDelivery',
+      request: { json: { orderId: 7 } },
+      status: 400,
+      field: 'orderId',
+    },
   ]);
 
   it('arranges a delivery (a day to pack, a day per ten units) and cancels it', async () => {
     const arranged = await send(url(), '/arrangeDelivery', { json: REQUEST });
     assert.equal(arranged.status, 201);
     assert.equal((arranged.body as Delivery).estimatedDelivery, '2030-01-04');
-    assert.deepEqual((await send(url(), '/cancelDelivery', { json: { orderId: REQUEST.orderId } })).body, { orderId: REQUEST.orderId, status: 'cancelled' });
+    assert.deepEqual((await send(url(), '/cancelDelivery', { json: { orderId: REQUEST.orderId } })).body, {
+      orderId: REQUEST.orderId,
+      status: 'cancelled',
+    });
   });
 
   it('refuses to arrange an order cancelled before its delivery arrived (a timed-out call)', async () => {
-    assert.deepEqual((await send(url(), '/cancelDelivery', { json: { orderId: 'late' } })).body, { orderId: 'late', status: 'nothing-arranged' });
+    assert.deepEqual((await send(url(), '/cancelDelivery', { json: { orderId: 'late' } })).body, {
+      orderId: 'late',
+      status: 'nothing-arranged',
+    });
     assertProblem(await send(url(), '/arrangeDelivery', { json: { ...REQUEST, orderId: 'late' } }), 409, 'orderId');
   });
 
   it('waits when a request asks for the delay, in a span of its own under the request', async () => {
     spans.reset();
-    const response = await send(url(), '/arrangeDelivery', { json: { ...REQUEST, orderId: 'slow' }, headers: { baggage: 'eshop.fault=delivery-slow%3D30' } });
+    const response = await send(url(), '/arrangeDelivery', {
+      json: { ...REQUEST, orderId: 'slow' },
+      headers: { baggage: 'eshop.fault=delivery-slow%3D30' },
+    });
     assert.equal(response.status, 201);
     const server = spans.spans().find((s) => s.name === 'POST /arrangeDelivery');
     const wait = spans.spans().find((s) => s.name === 'fault delivery-slow');

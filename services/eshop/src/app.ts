@@ -11,7 +11,11 @@ export interface AppOptions {
   faultHeader?: boolean;
 }
 
-export function createApp(checkout: Checkout, isReady: () => Promise<boolean>, { faultHeader = false }: AppOptions = {}) {
+export function createApp(
+  checkout: Checkout,
+  isReady: () => Promise<boolean>,
+  { faultHeader = false }: AppOptions = {},
+) {
   const routes = Router();
   const faults = requestedFaults(faultHeader);
   routes.post('/checkout', faults, validateBody(orderSchema), async (req, res) => {
@@ -38,7 +42,12 @@ function requestedFaults(allowed: boolean): RequestHandler {
       const parsed = parseFaultRequest(header);
       if (!parsed.success) {
         const errors = fieldProblems(parsed.error, `headers.${FAULT_HEADER}`);
-        throw new HttpError(400, 'Invalid x-fault header', 'name faults as in `x-fault: payment-declined, delivery-slow=3000`', errors);
+        throw new HttpError(
+          400,
+          'Invalid x-fault header',
+          'name faults as in `x-fault: payment-declined, delivery-slow=3000`',
+          errors,
+        );
       }
       request = parsed.data;
       trace.getActiveSpan()?.setAttribute(FAULT_ATTRIBUTE, formatFaultRequest(request));

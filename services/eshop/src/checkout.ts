@@ -50,8 +50,11 @@ export class Checkout {
       const { inventory, billing, delivery, publisher } = this.services;
       const undo: Undo[] = [];
       try {
-        const reservation = await step(undo, 'inventory', () => inventory.createOrder({ orderId, items: order.items }), () =>
-          inventory.releaseOrder(orderId),
+        const reservation = await step(
+          undo,
+          'inventory',
+          () => inventory.createOrder({ orderId, items: order.items }),
+          () => inventory.releaseOrder(orderId),
         );
         const payment = await step(
           undo,
@@ -59,8 +62,11 @@ export class Checkout {
           () => billing.charge({ orderId, amount: reservation.total, currency: reservation.currency }),
           () => billing.refund(orderId),
         );
-        const shipment = await step(undo, 'delivery', () => delivery.arrange({ orderId, items: order.items }), () =>
-          delivery.cancel(orderId),
+        const shipment = await step(
+          undo,
+          'delivery',
+          () => delivery.arrange({ orderId, items: order.items }),
+          () => delivery.cancel(orderId),
         );
         await publisher.publish({
           type: 'OrderPlaced',
@@ -87,7 +93,10 @@ export class Checkout {
         // instrumentation replaces `error.type` by the status code on a 5xx, so the reason is kept apart too.
         const failure = asCheckoutError(error);
         span?.setAttribute(FAILURE_ATTRIBUTE, failure.errorType ?? 'checkout_failed');
-        logger.warn({ orderId, error_type: failure.errorType, status: failure.status }, `checkout failed: ${failure.message}`);
+        logger.warn(
+          { orderId, error_type: failure.errorType, status: failure.status },
+          `checkout failed: ${failure.message}`,
+        );
         await compensate(undo.reverse(), orderId, failure.errorType ?? 'checkout_failed');
         throw failure;
       }
@@ -99,7 +108,12 @@ export class Checkout {
  * Runs one step, and notes how to undo it: once it succeeded, and also when it failed without a definite
  * answer (a timeout, a 5xx, a connection broken mid-way), since the callee may have done the work all the same.
  */
-async function step<T>(undo: Undo[], name: Step, run: () => Promise<T>, compensation: () => Promise<unknown>): Promise<T> {
+async function step<T>(
+  undo: Undo[],
+  name: Step,
+  run: () => Promise<T>,
+  compensation: () => Promise<unknown>,
+): Promise<T> {
   try {
     const result = await run();
     undo.push({ step: name, run: compensation });
@@ -139,11 +153,25 @@ function asCheckoutError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof UpstreamError && error.refused) {
     const problem = (error.body ?? {}) as { title?: string; detail?: string; errors?: HttpError['errors'] };
-    return new HttpError(error.status, problem.title ?? 'Checkout refused', problem.detail ?? error.message, problem.errors, {}, `${error.service}_refused`);
+    return new HttpError(
+      error.status,
+      problem.title ?? 'Checkout refused',
+      problem.detail ?? error.message,
+      problem.errors,
+      {},
+      `${error.service}_refused`,
+    );
   }
   const retry = { 'Retry-After': RETRY_AFTER_SECONDS };
   if (error instanceof UpstreamError) {
-    return new HttpError(503, 'Checkout unavailable', error.message, undefined, retry, `${error.service}_${error.failure}`);
+    return new HttpError(
+      503,
+      'Checkout unavailable',
+      error.message,
+      undefined,
+      retry,
+      `${error.service}_${error.failure}`,
+    );
   }
   if (error instanceof PublishError) {
     return new HttpError(503, 'Checkout unavailable', error.message, undefined, retry, 'kafka_unavailable');

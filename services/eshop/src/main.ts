@@ -33,7 +33,9 @@ main(async () => {
     delivery: createDeliveryClient(config.DELIVERY_URL, downstream),
     publisher: createOrderPublisher(producer),
   });
-  const app = createApp(checkout, () => probe.isReachable(), { faultHeader: config.FAULT_INJECTION_HEADER === 'enabled' });
+  const app = createApp(checkout, () => probe.isReachable(), {
+    faultHeader: config.FAULT_INJECTION_HEADER === 'enabled',
+  });
   await runService('eshop', app, config.PORT, async () => {
     await producer.disconnect();
     await probe.close();

@@ -24,11 +24,18 @@ export function createOrderPublisher(producer: Producer): OrderPublisher {
     async publish(event) {
       try {
         // acks -1: resolves only once every in-sync replica has the event.
-        await producer.send({ topic: ORDERS_TOPIC, acks: -1, messages: [{ key: event.orderId, value: JSON.stringify(event) }] });
-      } catch (error) {
-        throw new PublishError(`Kafka did not acknowledge OrderPlaced: ${error instanceof Error ? error.message : String(error)}`, {
-          cause: error,
+        await producer.send({
+          topic: ORDERS_TOPIC,
+          acks: -1,
+          messages: [{ key: event.orderId, value: JSON.stringify(event) }],
         });
+      } catch (error) {
+        throw new PublishError(
+          `Kafka did not acknowledge OrderPlaced: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
     },
   };

@@ -6,7 +6,14 @@ import type { DeliveryClient } from '@eshop/delivery/client';
 import type { OrderPlaced } from '@eshop/events';
 import { requestedFaults } from '@eshop/faults';
 import { UpstreamError, type RunningServer } from '@eshop/http';
-import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/http/testing';
+import {
+  assertProblem,
+  commonBadInputs,
+  itAnswersBadInputs,
+  recordSpans,
+  send,
+  serveWithSpans,
+} from '@eshop/http/testing';
 import type { InventoryClient } from '@eshop/inventory/client';
 import { createApp } from '../src/app';
 import { Checkout } from '../src/checkout';
@@ -22,24 +29,40 @@ function fakes() {
   const faultsSeen: unknown[] = [];
   const published: OrderPlaced[] = [];
   const fail: { inventory?: Failure; billing?: Failure; delivery?: Failure; publish?: Failure } = {};
-  const run = async <T>(name: string, failure: Failure, result: T): Promise<T> => {
+  // Fails by rejecting, never by throwing, as a real client does.
+  const run = <T>(name: string, failure: Failure, result: T): Promise<T> => {
     calls.push(name);
     faultsSeen.push(requestedFaults());
-    if (failure) throw failure;
-    return result;
+    return failure ? Promise.reject(failure) : Promise.resolve(result);
   };
   const inventory = {
-    createOrder: ({ orderId }) => run('inventory.createOrder', fail.inventory, { reservationId: 'r', orderId, items: [], total: 49.8, currency: 'EUR' }),
+    createOrder: ({ orderId }) =>
+      run('inventory.createOrder', fail.inventory, {
+        reservationId: 'r',
+        orderId,
+        items: [],
+        total: 49.8,
+        currency: 'EUR',
+      }),
     releaseOrder: (orderId) => run('inventory.releaseOrder', undefined, { orderId, status: 'released' as const }),
     catalog: () => run('inventory.catalog', undefined, []),
   } satisfies InventoryClient;
   const billing = {
-    charge: ({ orderId, amount, currency }) => run('billing.charge', fail.billing, { paymentId: 'p', orderId, amount, currency, status: 'charged' as const }),
+    charge: ({ orderId, amount, currency }) =>
+      run('billing.charge', fail.billing, { paymentId: 'p', orderId, amount, currency, status: 'charged' as const }),
     refund: (orderId) => run('billing.refund', undefined, { orderId, status: 'refunded' as const }),
-    payment: (orderId) => run('billing.payment', undefined, { paymentId: 'p', orderId, amount: 1, currency: 'EUR', status: 'charged' as const }),
+    payment: (orderId) =>
+      run('billing.payment', undefined, {
+        paymentId: 'p',
+        orderId,
+        amount: 1,
+        currency: 'EUR',
+        status: 'charged' as const,
+      }),
   } satisfies BillingClient;
   const delivery = {
-    arrange: ({ orderId }) => run('delivery.arrange', fail.delivery, { deliveryId: 'd', orderId, estimatedDelivery: '2030-01-01' }),
+    arrange: ({ orderId }) =>
+      run('delivery.arrange', fail.delivery, { deliveryId: 'd', orderId, estimatedDelivery: '2030-01-01' }),
     cancel: (orderId) => run('delivery.cancel', undefined, { orderId, status: 'cancelled' as const }),
   } satisfies DeliveryClient;
   const publisher: OrderPublisher = {
@@ -52,7 +75,12 @@ function fakes() {
 }
 
 const refused = (service: string, status: number, title: string) =>
-  new UpstreamError(service, status, { title, detail: `${title}!`, errors: [{ field: 'items', reason: 'x' }] }, `${service} answered ${status}`);
+  new UpstreamError(
+    service,
+    status,
+    { title, detail: `${title}!`, errors: [{ field: 'items', reason: 'x' }] },
+    `${service} answered ${status}`,
+  );
 
 describe('checkout', () => {
   const spans = recordSpans();
@@ -64,7 +92,9 @@ describe('checkout', () => {
 
   before(async () => {
     services = fakes();
-    server = await serveWithSpans(createApp(new Checkout(services), async () => true, { faultHeader: true }));
+    server = await serveWithSpans(
+      createApp(new Checkout(services), () => Promise.resolve(true), { faultHeader: true }),
+    );
   });
   after(() => server.close());
   beforeEach(() => {
@@ -77,13 +107,55 @@ describe('checkout', () => {
 
   itAnswersBadInputs(url, [
     ...commonBadInputs('/checkout', ORDER),
-    { name: 'a missing e-mail', path: '/checkout', request: { json: { items: ORDER.items } }, status: 400, field: 'email' },
-    { name: 'an invalid e-mail', path: '/checkout', request: { json: { ...ORDER, email: 'nope' } }, status: 400, field: 'email' },
-    { name: 'items that are not a list', path: '/checkout', request: { json: { ...ORDER, items: 'SKU-1' } }, status: 400, field: 'items' },
-    { name: 'a quantity of 0', path: '/checkout', request: { json: { ...ORDER, items: [{ sku: 'SKU-1', quantity: 0 }] } }, status: 400, field: 'items.0.quantity' },
-    { name: 'an absurd quantity', path: '/checkout', request: { json: { ...ORDER, items: [{ sku: 'SKU-1', quantity: 99999 }] } }, status: 400, field: 'items.0.quantity' },
-    { name: 'an unknown fault', path: '/checkout', request: { json: ORDER, headers: { 'x-fault': 'meteor' } }, status: 400, field: 'headers.x-fault.meteor' },
-    { name: 'a fault setting out of range', path: '/checkout', request: { json: ORDER, headers: { 'x-fault': 'payment-declined=101' } }, status: 400, field: 'headers.x-fault.payment-declined' },
+    {
+      name: 'a missing e-mail',
+      path: '/checkout',
+      request: { json: { items: ORDER.items } },
+      status: 400,
+      field: 'email',
+    },
+    {
+      name: 'an invalid e-mail',
+      path: '/checkout',
+      request: { json: { ...ORDER, email: 'nope' } },
+      status: 400,
+      field: 'email',
+    },
+    {
+      name: 'items that are not a list',
+      path: '/checkout',
+      request: { json: { ...ORDER, items: 'SKU-1' } },
+      status: 400,
+      field: 'items',
+    },
+    {
+      name: 'a quantity of 0',
+      path: '/checkout',
+      request: { json: { ...ORDER, items: [{ sku: 'SKU-1', quantity: 0 }] } },
+      status: 400,
+      field: 'items.0.quantity',
+    },
+    {
+      name: 'an absurd quantity',
+      path: '/checkout',
+      request: { json: { ...ORDER, items: [{ sku: 'SKU-1', quantity: 99999 }] } },
+      status: 400,
+      field: 'items.0.quantity',
+    },
+    {
+      name: 'an unknown fault',
+      path: '/checkout',
+      request: { json: ORDER, headers: { 'x-fault': 'meteor' } },
+      status: 400,
+      field: 'headers.x-fault.meteor',
+    },
+    {
+      name: 'a fault setting out of range',
+      path: '/checkout',
+      request: { json: ORDER, headers: { 'x-fault': 'payment-declined=101' } },
+      status: 400,
+      field: 'headers.x-fault.payment-declined',
+    },
   ]);
 
   it('places an order: three steps, one event, no compensation', async () => {
@@ -108,24 +180,42 @@ describe('checkout', () => {
     services.fail.billing = refused('billing', 402, 'Payment declined');
     assertProblem(await send(url(), '/checkout', { json: ORDER }), 402);
     assert.deepEqual(services.calls, ['inventory.createOrder', 'billing.charge', 'inventory.releaseOrder']);
-    assert.deepEqual(compensations().map((span) => span.name), ['compensate inventory']);
-    assert.equal(compensations()[0]!.parentSpanContext?.spanId, serverSpan().spanContext().spanId);
+    assert.deepEqual(
+      compensations().map((span) => span.name),
+      ['compensate inventory'],
+    );
+    assert.equal(compensations()[0].parentSpanContext?.spanId, serverSpan().spanContext().spanId);
     assert.equal(services.published.length, 0);
   });
 
   it('answers 503 with Retry-After when delivery times out, and undoes delivery, billing and inventory', async () => {
-    services.fail.delivery = new UpstreamError('delivery', 0, undefined, 'delivery did not answer within 1000 ms', 'timeout');
+    services.fail.delivery = new UpstreamError(
+      'delivery',
+      0,
+      undefined,
+      'delivery did not answer within 1000 ms',
+      'timeout',
+    );
     const response = await send(url(), '/checkout', { json: ORDER });
     assertProblem(response, 503);
     assert.equal(response.headers.get('retry-after'), '5');
     assert.deepEqual(services.calls.slice(3), ['delivery.cancel', 'billing.refund', 'inventory.releaseOrder']);
-    assert.deepEqual(compensations().map((span) => span.name), ['compensate delivery', 'compensate billing', 'compensate inventory']);
+    assert.deepEqual(
+      compensations().map((span) => span.name),
+      ['compensate delivery', 'compensate billing', 'compensate inventory'],
+    );
     assert.equal(serverSpan().attributes['eshop.checkout.failure'], 'delivery_timeout');
     assert.equal(services.published.length, 0);
   });
 
   it('answers 503 when billing cannot be reached, and releases the stock', async () => {
-    services.fail.billing = new UpstreamError('billing', 0, undefined, 'billing did not answer (ECONNREFUSED)', 'unreachable');
+    services.fail.billing = new UpstreamError(
+      'billing',
+      0,
+      undefined,
+      'billing did not answer (ECONNREFUSED)',
+      'unreachable',
+    );
     assertProblem(await send(url(), '/checkout', { json: ORDER }), 503);
     // Nothing reached billing: only the reservation is undone.
     assert.deepEqual(services.calls.slice(2), ['inventory.releaseOrder']);
@@ -139,7 +229,9 @@ describe('checkout', () => {
   });
 
   it('answers 503 when Kafka does not acknowledge, and undoes every step', async () => {
-    services.fail.publish = new PublishError('Kafka did not acknowledge OrderPlaced: Connection error: connect ECONNREFUSED');
+    services.fail.publish = new PublishError(
+      'Kafka did not acknowledge OrderPlaced: Connection error: connect ECONNREFUSED',
+    );
     const response = await send(url(), '/checkout', { json: ORDER });
     assertProblem(response, 503);
     assert.equal(response.headers.get('retry-after'), '5');
@@ -165,7 +257,7 @@ describe('checkout with per-request faults disabled', () => {
   let server: RunningServer;
   before(async () => {
     services = fakes();
-    server = await serveWithSpans(createApp(new Checkout(services), async () => true));
+    server = await serveWithSpans(createApp(new Checkout(services), () => Promise.resolve(true)));
   });
   after(() => server.close());
 

@@ -1,6 +1,11 @@
 import { createServiceApp, validateBody } from '@eshop/http';
 import { Router } from 'express';
-import { createOrderRequestSchema, releaseOrderRequestSchema, type CreateOrderRequest, type ReleaseOrderRequest } from './api';
+import {
+  createOrderRequestSchema,
+  releaseOrderRequestSchema,
+  type CreateOrderRequest,
+  type ReleaseOrderRequest,
+} from './api';
 import type { Stock } from './stock';
 
 export function createApp(stock: Stock) {

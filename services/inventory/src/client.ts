@@ -7,7 +7,8 @@ export type { CatalogEntry, CreateOrderRequest, Release, Reservation } from './a
 export function createInventoryClient(baseUrl: string, options?: JsonClientOptions) {
   const http = createJsonClient('inventory', baseUrl, options);
   return {
-    createOrder: (request: CreateOrderRequest) => http.post<Reservation>('/createOrder', request, { idempotencyKey: request.orderId }),
+    createOrder: (request: CreateOrderRequest) =>
+      http.post<Reservation>('/createOrder', request, { idempotencyKey: request.orderId }),
     releaseOrder: (orderId: string) => http.post<Release>('/releaseOrder', { orderId }, { idempotencyKey: orderId }),
     catalog: () => http.get<CatalogEntry[]>('/catalog'),
   };

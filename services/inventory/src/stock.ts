@@ -44,7 +44,9 @@ export class Stock {
   /** Reserves the items of an order; asking again for the same order returns the first reservation. */
   reserve(orderId: string, items: OrderItem[]): Reservation {
     if (this.released.has(orderId)) {
-      throw new HttpError(409, 'Order released', 'this order was released and cannot be reserved again', [{ field: 'orderId', reason: 'released' }]);
+      throw new HttpError(409, 'Order released', 'this order was released and cannot be reserved again', [
+        { field: 'orderId', reason: 'released' },
+      ]);
     }
     const existing = this.reservations.get(orderId);
     if (existing) return existing;
@@ -52,13 +54,24 @@ export class Stock {
     const unknown = items.flatMap((item, index) =>
       this.units.has(item.sku) ? [] : [{ field: `items.${index}.sku`, reason: `unknown SKU ${item.sku}` }],
     );
-    if (unknown.length > 0) throw new HttpError(422, 'Unknown product', 'the order names a SKU not in the catalog', unknown);
+    if (unknown.length > 0)
+      throw new HttpError(422, 'Unknown product', 'the order names a SKU not in the catalog', unknown);
 
     const wanted = new Map<string, number>();
     for (const { sku, quantity } of items) wanted.set(sku, (wanted.get(sku) ?? 0) + quantity);
     if (this.outOfStock.strikes()) {
-      const reasons = [...wanted.keys()].map((sku) => ({ field: 'items', reason: `${sku}: out of stock (fault out-of-stock)` }));
-      throw new HttpError(409, 'Out of stock', 'not enough units in stock (injected by the out-of-stock fault)', reasons, {}, 'out_of_stock');
+      const reasons = [...wanted.keys()].map((sku) => ({
+        field: 'items',
+        reason: `${sku}: out of stock (fault out-of-stock)`,
+      }));
+      throw new HttpError(
+        409,
+        'Out of stock',
+        'not enough units in stock (injected by the out-of-stock fault)',
+        reasons,
+        {},
+        'out_of_stock',
+      );
     }
     const short = [...wanted].filter(([sku, quantity]) => quantity > (this.units.get(sku) ?? 0));
     if (short.length > 0) {
@@ -79,7 +92,13 @@ export class Stock {
       totalCents += priceCents * quantity;
       return { sku, quantity, unitPrice: priceCents / 100 };
     });
-    const reservation = { reservationId: randomUUID(), orderId, items: reserved, total: totalCents / 100, currency: CURRENCY };
+    const reservation = {
+      reservationId: randomUUID(),
+      orderId,
+      items: reserved,
+      total: totalCents / 100,
+      currency: CURRENCY,
+    };
     this.reservations.set(orderId, reservation);
     return reservation;
   }

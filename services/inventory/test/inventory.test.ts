@@ -3,7 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { faultFromEnv } from '@eshop/faults';
 import type { RunningServer } from '@eshop/http';
-import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/http/testing';
+import {
+  assertProblem,
+  commonBadInputs,
+  itAnswersBadInputs,
+  recordSpans,
+  send,
+  serveWithSpans,
+} from '@eshop/http/testing';
 import type { CatalogEntry, Reservation } from '../src/api';
 import { createApp } from '../src/app';
 import { Stock } from '../src/stock';
@@ -28,14 +35,62 @@ describe('inventory', () => {
   itAnswersBadInputs(url, [
     ...commonBadInputs('/createOrder', ORDER),
     ...commonBadInputs('/releaseOrder', { orderId: 'o' }),
-    { name: 'a missing order id', path: '/createOrder', request: { json: { items: ORDER.items } }, status: 400, field: 'orderId' },
-    { name: 'no items', path: '/createOrder', request: { json: { orderId: 'o', items: [] } }, status: 400, field: 'items' },
-    { name: 'a quantity of 0', path: '/createOrder', request: { json: { orderId: 'o', items: [{ sku: 'SKU-1', quantity: 0 }] } }, status: 400, field: 'items.0.quantity' },
-    { name: 'a negative quantity', path: '/createOrder', request: { json: { orderId: 'o', items: [{ sku: 'SKU-1', quantity: -3 }] } }, status: 400, field: 'items.0.quantity' },
-    { name: 'an absurd quantity', path: '/createOrder', request: { json: { orderId: 'o', items: [{ sku: 'SKU-1', quantity: 1e9 }] } }, status: 400, field: 'items.0.quantity' },
-    { name: 'a quantity as text', path: '/createOrder', request: { json: { orderId: 'o', items: [{ sku: 'SKU-1', quantity: '2' }] } }, status: 400, field: 'items.0.quantity' },
-    { name: 'an unknown SKU', path: '/createOrder', request: { json: { orderId: 'o', items: [{ sku: 'SKU-999', quantity: 1 }] } }, status: 422, field: 'items.0.sku' },
-    { name: 'more than it has', path: '/createOrder', request: { json: { orderId: 'o2', items: [{ sku: 'SKU-2', quantity: 11 }] } }, status: 409, field: 'items' },
+    {
+      name: 'a missing order id',
+      path: '/createOrder',
+      request: { json: { items: ORDER.items } },
+      status: 400,
+      field: 'orderId',
+    },
+    {
+      name: 'no items',
+      path: '/createOrder',
+      request: { json: { orderId: 'o', items: [] } },
+      status: 400,
+      field: 'items',
+    },
+    {
+      name: 'a quantity of 0',
+      path: '/createOrder',
+      request: { json: { orderId: 'o', items: [{ sku: 'SKU-1', quantity: 0 }] } },
+      status: 400,
+      field: 'items.0.quantity',
+    },
+    {
+      name: 'a negative quantity',
+      path: '/createOrder',
+      request: { json: { orderId: 'o', items: [{ sku: 'SKU-1', quantity: -3 }] } },
+      status: 400,
+      field: 'items.0.quantity',
+    },
+    {
+      name: 'an absurd quantity',
+      path: '/createOrder',
+      request: { json: { orderId: 'o', items: [{ sku: 'SKU-1', quantity: 1e9 }] } },
+      status: 400,
+      field: 'items.0.quantity',
+    },
+    {
+      name: 'a quantity as text',
+      path: '/createOrder',
+      request: { json: { orderId: 'o', items: [{ sku: 'SKU-1', quantity: '2' }] } },
+      status: 400,
+      field: 'items.0.quantity',
+    },
+    {
+      name: 'an unknown SKU',
+      path: '/createOrder',
+      request: { json: { orderId: 'o', items: [{ sku: 'SKU-999', quantity: 1 }] } },
+      status: 422,
+      field: 'items.0.sku',
+    },
+    {
+      name: 'more than it has',
+      path: '/createOrder',
+      request: { json: { orderId: 'o2', items: [{ sku: 'SKU-2', quantity: 11 }] } },
+      status: 409,
+      field: 'items',
+    },
     { name: 'a release without order id', path: '/releaseOrder', request: { json: {} }, status: 400, field: 'orderId' },
   ]);
 
@@ -56,7 +111,11 @@ describe('inventory', () => {
     const released = await send(url(), '/releaseOrder', { json: { orderId: 'late' } });
     assert.deepEqual(released.body, { orderId: 'late', status: 'nothing-reserved' });
     const before = await inStock(url(), 'SKU-3');
-    assertProblem(await send(url(), '/createOrder', { json: { orderId: 'late', items: [{ sku: 'SKU-3', quantity: 1 }] } }), 409, 'orderId');
+    assertProblem(
+      await send(url(), '/createOrder', { json: { orderId: 'late', items: [{ sku: 'SKU-3', quantity: 1 }] } }),
+      409,
+      'orderId',
+    );
     assert.equal(await inStock(url(), 'SKU-3'), before);
   });
 

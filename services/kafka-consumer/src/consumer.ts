@@ -11,7 +11,10 @@ export interface OrderConsumerOptions {
   consumer: Consumer;
   deadLetters: Producer;
   handle: (event: OrderPlaced) => Promise<void>;
-  config: Pick<Config, 'KAFKA_TRACE_MODE' | 'NOTIFICATION_MAX_ATTEMPTS' | 'NOTIFICATION_RETRY_BASE_MS' | 'NOTIFICATION_RETRY_MAX_MS'>;
+  config: Pick<
+    Config,
+    'KAFKA_TRACE_MODE' | 'NOTIFICATION_MAX_ATTEMPTS' | 'NOTIFICATION_RETRY_BASE_MS' | 'NOTIFICATION_RETRY_MAX_MS'
+  >;
   /** The `consumer-slow` fault: a pause before each message. */
   slow: FaultSwitch;
   /** Aborted when the service stops: waits end early, and a message still being retried is left uncommitted. */
@@ -40,7 +43,14 @@ const COMMITS = { autoCommit: true, autoCommitThreshold: 1 } as const;
  *   and one `process` span per message that links to that message's producer span. The handler runs in the
  *   `poll` span, so that is the span the e-mail and any dead letter hang from.
  */
-export async function consumeOrders({ consumer, deadLetters, handle, config, slow, stopping }: OrderConsumerOptions): Promise<void> {
+export async function consumeOrders({
+  consumer,
+  deadLetters,
+  handle,
+  config,
+  slow,
+  stopping,
+}: OrderConsumerOptions): Promise<void> {
   const policy = {
     maxAttempts: config.NOTIFICATION_MAX_ATTEMPTS,
     baseDelayMs: config.NOTIFICATION_RETRY_BASE_MS,
@@ -64,7 +74,11 @@ export async function consumeOrders({ consumer, deadLetters, handle, config, slo
       wait: pause,
       onRetry: (attempt, delayMs, error) => {
         const reason = error instanceof Error ? error.message : String(error);
-        span?.addEvent('retry', { 'eshop.retry.attempt': attempt, 'eshop.retry.delay_ms': delayMs, 'eshop.retry.reason': reason });
+        span?.addEvent('retry', {
+          'eshop.retry.attempt': attempt,
+          'eshop.retry.delay_ms': delayMs,
+          'eshop.retry.reason': reason,
+        });
         logger.warn({ ...source, attempt, delayMs, reason }, 'notification failed; retrying');
       },
     }).catch((error: unknown) => {
@@ -79,18 +93,28 @@ export async function consumeOrders({ consumer, deadLetters, handle, config, slo
   if (config.KAFKA_TRACE_MODE === 'parent') {
     await consumer.run({
       ...COMMITS,
-      eachMessage: ({ topic, partition, message, heartbeat }) => processOne({ topic, partition, offset: message.offset }, message, heartbeat),
+      // kafkajs types the payload's functions as methods: they are called on the payload, not destructured.
+      eachMessage: (payload) => {
+        const { topic, partition, message } = payload;
+        return processOne({ topic, partition, offset: message.offset }, message, () => payload.heartbeat());
+      },
     });
   } else {
     await consumer.run({
       ...COMMITS,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const heartbeat = () => payload.heartbeat();
         for (const message of batch.messages) {
-          if (!isRunning() || isStale()) break;
-          await processOne({ topic: batch.topic, partition: batch.partition, offset: message.offset }, message, heartbeat);
-          resolveOffset(message.offset);
-          await commitOffsetsIfNecessary();
+          if (!payload.isRunning() || payload.isStale()) break;
+          await processOne(
+            { topic: batch.topic, partition: batch.partition, offset: message.offset },
+            message,
+            heartbeat,
+          );
+          payload.resolveOffset(message.offset);
+          await payload.commitOffsetsIfNecessary();
           await heartbeat();
         }
       },
@@ -114,7 +138,10 @@ async function deadLetter(
   span?.setAttribute('error.type', outcome.reason);
   span?.recordException(outcome.error);
   span?.setStatus({ code: SpanStatusCode.ERROR, message: `dead-lettered: ${outcome.error.message}` });
-  logger.warn({ ...source, reason: outcome.reason, attempts: outcome.attempts, error: outcome.error.message }, 'message dead-lettered');
+  logger.warn(
+    { ...source, reason: outcome.reason, attempts: outcome.attempts, error: outcome.error.message },
+    'message dead-lettered',
+  );
   await producer.send({
     topic: ORDERS_DEAD_LETTER_TOPIC,
     acks: -1,

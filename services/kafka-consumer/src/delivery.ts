@@ -62,7 +62,10 @@ export interface DeliveryDeps {
 }
 
 /** Parses one message and e-mails its order, retrying transient failures, and says how it ended. */
-export async function processMessage(value: Buffer | null, { send, policy, wait, onRetry }: DeliveryDeps): Promise<Outcome> {
+export async function processMessage(
+  value: Buffer | null,
+  { send, policy, wait, onRetry }: DeliveryDeps,
+): Promise<Outcome> {
   const parsed = parseOrderPlaced(value);
   if (!parsed.ok) return { kind: 'dead-letter', reason: parsed.reason, error: parsed.error, attempts: 1 };
   for (let attempt = 1; ; attempt++) {
@@ -72,7 +75,8 @@ export async function processMessage(value: Buffer | null, { send, policy, wait,
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
       if (!isTransient(error)) return { kind: 'dead-letter', reason: 'rejected', error, attempts: attempt };
-      if (attempt >= policy.maxAttempts) return { kind: 'dead-letter', reason: 'retries-exhausted', error, attempts: attempt };
+      if (attempt >= policy.maxAttempts)
+        return { kind: 'dead-letter', reason: 'retries-exhausted', error, attempts: attempt };
       const delayMs = backoffDelay(attempt, policy);
       onRetry?.(attempt, delayMs, error);
       await wait(delayMs);

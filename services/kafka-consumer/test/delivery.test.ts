@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UpstreamError } from '@eshop/http';
 import type { OrderPlaced } from '@eshop/events';
-import { backoffDelay, deadLetterHeaders, DLQ_HEADERS, isTransient, parseOrderPlaced, processMessage, type RetryPolicy } from '../src/delivery';
+import {
+  backoffDelay,
+  deadLetterHeaders,
+  DLQ_HEADERS,
+  isTransient,
+  parseOrderPlaced,
+  processMessage,
+  type RetryPolicy,
+} from '../src/delivery';
 
 const EVENT: OrderPlaced = {
   type: 'OrderPlaced',
@@ -15,7 +23,8 @@ const EVENT: OrderPlaced = {
 };
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
 const POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000 };
-const answered = (status: number) => new UpstreamError('notification', status, {}, `notification POST /sendEmail answered ${status}`);
+const answered = (status: number) =>
+  new UpstreamError('notification', status, {}, `notification POST /sendEmail answered ${status}`);
 
 /** A notification that fails with `failures` in turn, then succeeds; and the waits asked of the consumer. */
 function script(...failures: Error[]) {
@@ -26,13 +35,14 @@ function script(...failures: Error[]) {
     waits,
     deps: {
       policy: POLICY,
-      send: async (event: OrderPlaced) => {
+      send: (event: OrderPlaced) => {
         sent.push(event);
         const failure = failures.shift();
-        if (failure) throw failure;
+        return failure ? Promise.reject(failure) : Promise.resolve();
       },
-      wait: async (ms: number) => {
+      wait: (ms: number) => {
         waits.push(ms);
+        return Promise.resolve();
       },
     },
   };
@@ -64,12 +74,14 @@ describe('parseOrderPlaced', () => {
 
 describe('isTransient', () => {
   it('retries no answer, 5xx and 429, and anything unforeseen', () => {
-    for (const status of [0, 429, 500, 502, 503, 504]) assert.equal(isTransient(answered(status)), true, `status ${status}`);
+    for (const status of [0, 429, 500, 502, 503, 504])
+      assert.equal(isTransient(answered(status)), true, `status ${status}`);
     assert.equal(isTransient(new TypeError('socket hang up')), true);
   });
 
   it('does not retry the other 4xx answers', () => {
-    for (const status of [400, 404, 409, 413, 422]) assert.equal(isTransient(answered(status)), false, `status ${status}`);
+    for (const status of [400, 404, 409, 413, 422])
+      assert.equal(isTransient(answered(status)), false, `status ${status}`);
   });
 });
 
@@ -95,13 +107,20 @@ describe('processMessage', () => {
     assert.deepEqual(await processMessage(encode(EVENT), deps), { kind: 'delivered', attempts: 4 });
     assert.equal(sent.length, 4);
     assert.equal(waits.length, 3);
-    waits.forEach((ms, index) => assert.ok(ms >= 50 * 2 ** index && ms <= 100 * 2 ** index, `wait ${index + 1}: ${ms} ms`));
+    waits.forEach((ms, index) =>
+      assert.ok(ms >= 50 * 2 ** index && ms <= 100 * 2 ** index, `wait ${index + 1}: ${ms} ms`),
+    );
   });
 
   it('dead-letters an event notification rejects, without retrying', async () => {
     const rejection = answered(400);
     const { deps, sent, waits } = script(rejection);
-    assert.deepEqual(await processMessage(encode(EVENT), deps), { kind: 'dead-letter', reason: 'rejected', error: rejection, attempts: 1 });
+    assert.deepEqual(await processMessage(encode(EVENT), deps), {
+      kind: 'dead-letter',
+      reason: 'rejected',
+      error: rejection,
+      attempts: 1,
+    });
     assert.equal(sent.length, 1);
     assert.deepEqual(waits, []);
   });
@@ -118,7 +137,10 @@ describe('processMessage', () => {
   it('dead-letters a poison message without calling notification', async () => {
     const { deps, sent } = script();
     const outcome = await processMessage(Buffer.from('not json'), deps);
-    assert.deepEqual([outcome.kind, outcome.kind === 'dead-letter' && outcome.reason, outcome.attempts], ['dead-letter', 'not-json', 1]);
+    assert.deepEqual(
+      [outcome.kind, outcome.kind === 'dead-letter' && outcome.reason, outcome.attempts],
+      ['dead-letter', 'not-json', 1],
+    );
     assert.deepEqual(sent, []);
   });
 

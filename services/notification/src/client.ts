@@ -8,7 +8,9 @@ export function createNotificationClient(baseUrl: string) {
   return {
     sendEmail: (request: SendEmailRequest) => http.post<SentEmail>('/sendEmail', request),
     emails: ({ orderId, limit = 100 }: { orderId?: string; limit?: number } = {}) =>
-      http.get<SentEmail[]>(`/emails?${new URLSearchParams({ limit: String(limit), ...(orderId ? { orderId } : {}) })}`),
+      http.get<SentEmail[]>(
+        `/emails?${new URLSearchParams({ limit: String(limit), ...(orderId ? { orderId } : {}) }).toString()}`,
+      ),
   };
 }
 

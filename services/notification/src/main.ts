@@ -6,5 +6,9 @@ import { Mailbox } from './mailbox';
 
 main(async () => {
   const config = loadConfig();
-  await runService('notification', createApp(new Mailbox(config.MAILBOX_SIZE, faultFromEnv('email-fails', config))), config.PORT);
+  await runService(
+    'notification',
+    createApp(new Mailbox(config.MAILBOX_SIZE, faultFromEnv('email-fails', config))),
+    config.PORT,
+  );
 });

@@ -3,7 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { faultFromEnv } from '@eshop/faults';
 import type { RunningServer } from '@eshop/http';
-import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/http/testing';
+import {
+  assertProblem,
+  commonBadInputs,
+  itAnswersBadInputs,
+  recordSpans,
+  send,
+  serveWithSpans,
+} from '@eshop/http/testing';
 import type { SentEmail } from '../src/api';
 import { createApp } from '../src/app';
 import { Mailbox } from '../src/mailbox';
@@ -15,15 +22,35 @@ describe('notification', () => {
   let server: RunningServer;
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
-    server = await serveWithSpans(createApp(new Mailbox(10, faultFromEnv('email-fails', { FAULT_INJECTION_HEADER: 'enabled' }))));
+    server = await serveWithSpans(
+      createApp(new Mailbox(10, faultFromEnv('email-fails', { FAULT_INJECTION_HEADER: 'enabled' }))),
+    );
   });
   after(() => server.close());
 
   itAnswersBadInputs(url, [
     ...commonBadInputs('/sendEmail', EMAIL),
-    { name: 'an invalid address', path: '/sendEmail', request: { json: { ...EMAIL, to: 'not-an-address' } }, status: 400, field: 'to' },
-    { name: 'a missing subject', path: '/sendEmail', request: { json: { ...EMAIL, subject: undefined } }, status: 400, field: 'subject' },
-    { name: 'an overlong body', path: '/sendEmail', request: { json: { ...EMAIL, body: 'x'.repeat(10_001) } }, status: 400, field: 'body' },
+    {
+      name: 'an invalid address',
+      path: '/sendEmail',
+      request: { json: { ...EMAIL, to: 'not-an-address' } },
+      status: 400,
+      field: 'to',
+    },
+    {
+      name: 'a missing subject',
+      path: '/sendEmail',
+      request: { json: { ...EMAIL, subject: undefined } },
+      status: 400,
+      field: 'subject',
+    },
+    {
+      name: 'an overlong body',
+      path: '/sendEmail',
+      request: { json: { ...EMAIL, body: 'x'.repeat(10_001) } },
+      status: 400,
+      field: 'body',
+    },
     { name: 'a limit of 0', path: '/emails?limit=0', request: {}, status: 400, field: 'limit' },
     { name: 'a limit that is not a number', path: '/emails?limit=many', request: {}, status: 400, field: 'limit' },
   ]);
@@ -36,7 +63,10 @@ describe('notification', () => {
 
   it('fails to send when a request asks for the fault: 503 with Retry-After, nothing sent, the span ERROR', async () => {
     spans.reset();
-    const response = await send(url(), '/sendEmail', { json: { ...EMAIL, orderId: 'failing' }, headers: { baggage: 'eshop.fault=email-fails' } });
+    const response = await send(url(), '/sendEmail', {
+      json: { ...EMAIL, orderId: 'failing' },
+      headers: { baggage: 'eshop.fault=email-fails' },
+    });
     assertProblem(response, 503);
     assert.equal(response.headers.get('retry-after'), '1');
     assert.deepEqual((await send(url(), '/emails?orderId=failing')).body, []);
