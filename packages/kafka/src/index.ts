@@ -1,6 +1,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { logger } from '@eshop/logger';
-import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type KafkaConfig,
+  type LogEntry,
+  type Producer,
+  type ProducerConfig,
+} from 'kafkajs';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -26,6 +34,14 @@ export function createKafka(clientId: string, brokers: string[], patience: Kafka
         log[levels[level] ?? 'info'](fields, message);
       },
   });
+}
+
+/**
+ * A producer with kafkajs's default partitioner named explicitly (kafkajs warns at every start otherwise): the
+ * murmur2 hash of the key, as the Java client, so one order's events share a partition whichever client wrote them.
+ */
+export function createProducer(kafka: Kafka, config: Omit<ProducerConfig, 'createPartitioner'> = {}): Producer {
+  return kafka.producer({ ...config, createPartitioner: Partitioners.DefaultPartitioner });
 }
 
 /**

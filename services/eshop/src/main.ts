@@ -3,7 +3,7 @@ import { createDeliveryClient } from '@eshop/delivery/client';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '@eshop/events';
 import { main, runService } from '@eshop/http';
 import { createInventoryClient } from '@eshop/inventory/client';
-import { createKafka, createKafkaProbe, ensureTopics } from '@eshop/kafka';
+import { createKafka, createKafkaProbe, createProducer, ensureTopics } from '@eshop/kafka';
 import { createApp } from './app';
 import { Checkout } from './checkout';
 import { loadConfig } from './config';
@@ -22,7 +22,7 @@ main(async () => {
     connectionTimeout: 1000,
     requestTimeout: config.PUBLISH_TIMEOUT_MS,
   });
-  const producer = publishing.producer({ retry: publishRetry });
+  const producer = createProducer(publishing, { retry: publishRetry });
   await producer.connect();
   const probe = createKafkaProbe(kafka);
 

@@ -1,7 +1,7 @@
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '@eshop/events';
 import { faultFromEnv } from '@eshop/faults';
 import { main, runService } from '@eshop/http';
-import { createKafka, createKafkaProbe, ensureTopics } from '@eshop/kafka';
+import { createKafka, createKafkaProbe, createProducer, ensureTopics } from '@eshop/kafka';
 import { logger } from '@eshop/logger';
 import { createNotificationClient } from '@eshop/notification/client';
 import { createApp } from './app';
@@ -14,7 +14,7 @@ main(async () => {
   const kafka = createKafka('kafka-consumer', config.KAFKA_BROKERS);
   await ensureTopics(kafka, [ORDERS_TOPIC, ORDERS_DEAD_LETTER_TOPIC]);
   const consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS });
-  const deadLetters = kafka.producer();
+  const deadLetters = createProducer(kafka);
   const probe = createKafkaProbe(kafka);
   const stopping = new AbortController();
   let inGroup = false;
