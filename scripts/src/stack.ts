@@ -122,7 +122,7 @@ export class Stack {
     const template = await readFile(join(REPO_ROOT, 'scripts', 'kafka', 'server.properties'), 'utf8');
     await mkdir(this.kafkaFile('data'), { recursive: true });
     await writeFile(this.kafkaFile('server.properties'), template.replaceAll('${DATA_DIR}', this.kafkaFile('data')));
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     await run('java', [
       ...this.kafkaJava(),
       'kafka.tools.StorageTool',
@@ -258,6 +258,17 @@ export class Stack {
     });
     await Promise.race([waitFor(what, check, READY_TIMEOUT_MS), exited]);
     exited.catch(() => {});
+  }
+}
+
+/**
+ * A random Kafka cluster id: 16 bytes in URL-safe base64. Like Kafka's own `Uuid.randomUuid`, it never starts with
+ * '-', which the storage tool's command line would take for an option.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
   }
 }
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { SetupError } from '../src/processes';
-import { Stack } from '../src/stack';
+import { newClusterId, Stack } from '../src/stack';
 
 describe('Stack.start', () => {
   it('stops with one clear message when a port it needs is taken', async () => {
@@ -17,5 +17,12 @@ describe('Stack.start', () => {
     } finally {
       squatter.close();
     }
+  });
+});
+
+describe('newClusterId', () => {
+  it('makes 22-character URL-safe ids that the storage tool cannot take for an option', () => {
+    // One random id in 64 starts with '-'; a thousand would all but surely include some.
+    for (let i = 0; i < 1000; i++) assert.match(newClusterId(), /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 });
