@@ -10,12 +10,12 @@ const COMPLETE_MARKER = '.complete';
 
 /** Apache Kafka's jars, resolved once from Maven Central by Maven into the cache; returns their folder. */
 export async function ensureKafkaJars(progress: Progress): Promise<string> {
-  const dir = join(CACHE_DIR, `kafka-${KAFKA_VERSION}`);
-  if (existsSync(join(dir, COMPLETE_MARKER))) return dir;
   requireCommand(
     'java',
     'Kafka runs on Java 17 or newer: install a JDK (e.g. `apt-get install openjdk-17-jre-headless`).',
   );
+  const dir = join(CACHE_DIR, `kafka-${KAFKA_VERSION}`);
+  if (existsSync(join(dir, COMPLETE_MARKER))) return dir;
   requireCommand('mvn', 'Kafka is fetched from Maven Central with Maven: install it (e.g. `apt-get install maven`).');
 
   progress(`fetching Apache Kafka ${KAFKA_VERSION} from Maven Central into ${dir} (once, about 60 MB)`);

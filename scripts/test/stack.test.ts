@@ -20,6 +20,21 @@ describe('Stack.start', () => {
   });
 });
 
+describe('Stack.start without Java', () => {
+  it('stops with one clear message that says what to install', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await assert.rejects(
+        Stack.start({ output: 'files' }),
+        (error: unknown) => error instanceof SetupError && /`java` not found\. .*install a JDK/.test(error.message),
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
+
 describe('newClusterId', () => {
   it('makes 22-character URL-safe ids that the storage tool cannot take for an option', () => {
     // One random id in 64 starts with '-'; a thousand would all but surely include some.
