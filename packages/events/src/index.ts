@@ -5,6 +5,9 @@ export const ORDERS_TOPIC = 'orders';
 /** Where messages that can never be processed go, with headers saying why. */
 export const ORDERS_DEAD_LETTER_TOPIC = 'orders.DLQ';
 
+/** An order id as the services pass it to each other (eshop makes UUIDs; the bound keeps keys and logs sane). */
+export const orderIdSchema = z.string().min(1).max(64);
+
 export const orderItemSchema = z.object({
   sku: z.string().min(1).max(64),
   quantity: z.number().int().positive().max(1000),
@@ -13,7 +16,7 @@ export const orderItemSchema = z.object({
 /** Published once the inventory, billing and delivery steps of a checkout have all succeeded. */
 export const orderPlacedSchema = z.object({
   type: z.literal('OrderPlaced'),
-  orderId: z.string().min(1),
+  orderId: orderIdSchema,
   email: z.email(),
   items: z.array(orderItemSchema).min(1),
   total: z.number().nonnegative(),

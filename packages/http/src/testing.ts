@@ -1,15 +1,13 @@
 // Test helpers, for the services' tests only: nothing in a service's own code imports this module.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { it } from 'node:test';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Express } from 'express';
-import type { RunningServer } from './server';
+import { listening, type RunningServer } from './server';
 
 let exporter: InMemorySpanExporter | undefined;
 
@@ -41,18 +39,7 @@ export async function serveWithSpans(app: Express): Promise<RunningServer> {
       app(req, res);
     });
   });
-  server.listen(0);
-  await once(server, 'listening');
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    close: async () => {
-      const closed = once(server, 'close');
-      server.close();
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  return listening(server.listen(0), { closeAllConnections: true });
 }
 
 export interface TestResponse {

@@ -1,6 +1,5 @@
+import { orderIdSchema } from '@eshop/events';
 import { z } from 'zod';
-
-export const orderIdSchema = z.string().min(1).max(64);
 
 // A simulated charge: an amount and an order id, never card data.
 export const paymentRequestSchema = z.object({

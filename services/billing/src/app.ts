@@ -1,12 +1,7 @@
+import { orderIdSchema } from '@eshop/events';
 import { createServiceApp, fieldProblems, HttpError, validateBody } from '@eshop/http';
 import { Router } from 'express';
-import {
-  orderIdSchema,
-  paymentRequestSchema,
-  refundRequestSchema,
-  type PaymentRequest,
-  type RefundRequest,
-} from './api';
+import { paymentRequestSchema, refundRequestSchema, type PaymentRequest, type RefundRequest } from './api';
 import type { Payments } from './payments';
 
 export function createApp(payments: Payments) {

@@ -1,7 +1,5 @@
-import { orderItemSchema } from '@eshop/events';
+import { orderIdSchema, orderItemSchema } from '@eshop/events';
 import { z } from 'zod';
-
-export const orderIdSchema = z.string().min(1).max(64);
 
 export const deliveryRequestSchema = z.object({
   orderId: orderIdSchema,

@@ -1,7 +1,8 @@
+import { orderIdSchema } from '@eshop/events';
 import { z } from 'zod';
 
 export const sendEmailRequestSchema = z.object({
-  orderId: z.string().min(1).max(64),
+  orderId: orderIdSchema,
   to: z.email(),
   subject: z.string().min(1).max(200),
   body: z.string().max(10_000),
@@ -21,5 +22,5 @@ export interface SentEmail {
 
 export const listEmailsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  orderId: z.string().min(1).max(64).optional(),
+  orderId: orderIdSchema.optional(),
 });
