@@ -19,7 +19,7 @@ if [ ! -f "$root/services/$service/package.json" ]; then
 fi
 
 cd "$root"
-# The whole workspace: every service's tsconfig references every shared package, so all of them must resolve.
+# The whole workspace, from the lockfile: CI runs this on its own checkout, which the other services share.
 # --prefer-offline: the Docker build filled the store in an earlier layer (fetch.sh); CI's store is warm.
 pnpm install --frozen-lockfile --prefer-offline
 # `pnpm build` restricted to this service: tsc -b follows its references, so the shared packages compile too.
