@@ -40,11 +40,6 @@ export function requiredEnv(service: string): Set<string> {
   return new Set([...local, ...ALWAYS_REQUIRED]);
 }
 
-export interface EnvProblem {
-  service: string;
-  problem: string;
-}
-
 /**
  * What is wrong with the environment a deployment gives a service: a variable the service does not read, a
  * required one missing, a value the schema rejects, or a setting other than an address moved off its default

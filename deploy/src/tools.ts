@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { DEPLOY_DIR, runOk } from './run';
 
-// The validators, pinned. The Go ones come through the Go module proxy and are built on first use;
-// .ci/run warms them up. kubernetes-validate is a PyPI package installed by .ci/run.
+// The validators, pinned. The Go ones come through the Go module proxy and are built on first use (the first
+// run of these tests on a fresh machine downloads them). kubernetes-validate is a PyPI package installed by .ci/run.
 
 /** kustomize as embedded in kubectl 1.34: renders k8s/ exactly as `kubectl apply -k k8s/` would send it. */
 export const KUSTOMIZE = 'sigs.k8s.io/kustomize/kustomize/v5@v5.7.1';

@@ -60,9 +60,8 @@ export async function ensureJaegerBinary(progress: Progress): Promise<string> {
   progress(
     `downloading the Jaeger module ${JAEGER_MODULE}@${JAEGER_MODULE_VERSION} (once, a few hundred MB of modules)`,
   );
-  const [download] = await run('go', ['mod', 'download', '-json', `${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}`]).then(
-    (lines) => [JSON.parse(lines.join('\n')) as { Dir: string }],
-  );
+  const lines = await run('go', ['mod', 'download', '-json', `${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}`]);
+  const download = JSON.parse(lines.join('\n')) as { Dir: string };
   progress('building Jaeger (once; several minutes on two cores)');
   await mkdir(join(CACHE_DIR, `jaeger-${JAEGER_MODULE_VERSION}`), { recursive: true });
   let compiled = 0;

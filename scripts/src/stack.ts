@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { CACHE_DIR, REPO_ROOT } from './paths';
+import { CACHE_DIR, JAEGER_QUERY_URL, REPO_ROOT } from './paths';
 import { ManagedProcess, run, SetupError, waitFor, type Output } from './processes';
 import { ensureJaegerBinary, ensureKafkaJars, type Progress } from './provision';
 
@@ -51,7 +51,7 @@ export interface StackOptions {
  * `node --require @eshop/tracing/register dist/src/main.js`. `pnpm start` and the end-to-end tests share it.
  */
 export class Stack {
-  readonly jaegerQueryUrl = process.env.JAEGER_QUERY_URL ?? 'http://localhost:16686';
+  readonly jaegerQueryUrl = JAEGER_QUERY_URL;
   readonly kafkaBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
   private readonly runDir: string;
   private readonly progress: Progress;
@@ -181,9 +181,10 @@ export class Stack {
       ...this.options.serviceEnv?.[service],
       ...extraEnv,
       OTEL_SERVICE_NAME: service,
+      // Set here, not left to each service's default: the stack polls and prints these very ports, and one PORT
+      // in the caller's shell would otherwise give all six the same one.
+      PORT: String(SERVICE_PORTS[service]),
     };
-    // One PORT in the caller's shell would give all six the same port; each keeps its own default.
-    delete env.PORT;
     const output: Output =
       this.options.output === 'terminal'
         ? { kind: 'terminal', prefix: '' }

@@ -1,3 +1,4 @@
+import { QUEUE_TIME_ATTRIBUTE } from '@eshop/events';
 import type { Span } from './jaeger';
 
 const ms = (micros: number) => `${(micros / 1000).toFixed(1)} ms`;
@@ -16,7 +17,7 @@ export function renderTraceTree(spans: Span[]): string {
   const lines: string[] = [];
   const visit = (span: Span, depth: number) => {
     const notes = [];
-    const queueTime = span.tags['eshop.kafka.queue_time_ms'];
+    const queueTime = span.tags[QUEUE_TIME_ATTRIBUTE];
     if (queueTime !== undefined) notes.push(`waited ${queueTime} ms in Kafka`);
     if (span.tags['messaging.destination.name']) notes.push(`topic ${span.tags['messaging.destination.name']}`);
     if (span.tags['http.response.status_code']) notes.push(`HTTP ${span.tags['http.response.status_code']}`);

@@ -5,6 +5,24 @@ export const ORDERS_TOPIC = 'orders';
 /** Where messages that can never be processed go, with headers saying why. */
 export const ORDERS_DEAD_LETTER_TOPIC = 'orders.DLQ';
 
+/** The order id as a span attribute and as the baggage entry that carries it to every span downstream. */
+export const ORDER_ID_KEY = 'eshop.order.id';
+
+/** On a consumer span: how long its message waited in Kafka, from the producer's timestamp to processing. */
+export const QUEUE_TIME_ATTRIBUTE = 'eshop.kafka.queue_time_ms';
+
+/** What kafka-consumer adds to a dead letter: why, where it came from, and how often it was tried. */
+export const DLQ_HEADERS = {
+  reason: 'x-dlq-reason',
+  error: 'x-dlq-error',
+  topic: 'x-dlq-topic',
+  partition: 'x-dlq-partition',
+  offset: 'x-dlq-offset',
+  attempts: 'x-dlq-attempts',
+  /** Prefix of the original trace headers, which the producer instrumentation overwrites on the dead letter. */
+  original: 'x-dlq-original-',
+} as const;
+
 /** An order id as the services pass it to each other (eshop makes UUIDs; the bound keeps keys and logs sane). */
 export const orderIdSchema = z.string().min(1).max(64);
 

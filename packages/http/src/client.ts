@@ -79,9 +79,8 @@ function isRetryable(error: AxiosError): boolean {
 export function createJsonClient(
   service: string,
   baseURL: string,
-  options: number | JsonClientOptions = {},
+  { timeoutMs = 5000, retries = 0 }: JsonClientOptions = {},
 ): JsonClient {
-  const { timeoutMs = 5000, retries = 0 } = typeof options === 'number' ? { timeoutMs: options } : options;
   const http: AxiosInstance = axios.create({ baseURL, timeout: timeoutMs });
   if (retries > 0) {
     axiosRetry(http, {

@@ -102,7 +102,8 @@ export function inspectTraceHeaders(headers: IncomingHttpHeaders, activeTraceId?
     else candidates.push({ header: 'b3', traceId: traceId.padStart(32, '0') });
   }
 
-  // Valid headers naming different traces: one propagator wins (the last configured), the others are ignored.
+  // Valid headers naming different traces: the last trace propagator configured wins, and the active span, which
+  // it started, tells which one that was; the others are ignored.
   const traces = new Set(candidates.map((candidate) => candidate.traceId));
   if (traces.size > 1) {
     const winner =

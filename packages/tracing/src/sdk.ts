@@ -5,6 +5,8 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+import { DLQ_HEADERS, ORDER_ID_KEY, QUEUE_TIME_ATTRIBUTE } from '@eshop/events';
+import { FAULT_BAGGAGE_KEY } from '@eshop/faults';
 import { logger } from '@eshop/logger';
 import { readTracingConfig } from './config';
 import { createPropagator } from './propagation';
@@ -12,15 +14,12 @@ import { BaggageAttributesProcessor } from './processors';
 
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
-/** How long a message waited in Kafka: from the producer's timestamp to the start of its processing. */
-export const QUEUE_TIME_ATTRIBUTE = 'eshop.kafka.queue_time_ms';
-
 export function startTracing(env: NodeJS.ProcessEnv = process.env): NodeSDK {
   const config = readTracingConfig(env);
   const sdk = new NodeSDK({
     textMapPropagator: createPropagator(config.propagators),
     spanProcessors: [
-      new BaggageAttributesProcessor(['eshop.order.id', 'eshop.fault']),
+      new BaggageAttributesProcessor([ORDER_ID_KEY, FAULT_BAGGAGE_KEY]),
       // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT; its default, localhost:4317, is the native Jaeger.
       new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: config.batchDelayMs }),
     ],
@@ -38,7 +37,7 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): NodeSDK {
       new KafkaJsInstrumentation({
         // A dead letter's producer span says why, so the dead-lettering reads plainly in the message's trace.
         producerHook: (span, { message }) => {
-          const reason = message.headers?.['x-dlq-reason'];
+          const reason = message.headers?.[DLQ_HEADERS.reason];
           if (reason !== undefined) span.setAttribute('eshop.dlq.reason', String(reason));
         },
         consumerHook: (span, { message }) => {

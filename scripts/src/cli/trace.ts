@@ -1,6 +1,7 @@
 // `pnpm trace <traceId>`: prints a trace's span tree from Jaeger's query API. Jaeger built from its Go module
 // has no web UI, so this is how a trace is seen natively.
 import { JaegerQuery } from '../jaeger';
+import { JAEGER_QUERY_URL } from '../paths';
 import { renderTraceTree } from '../trace-tree';
 
 async function main(): Promise<number> {
@@ -11,7 +12,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const jaeger = new JaegerQuery(process.env.JAEGER_QUERY_URL ?? 'http://localhost:16686');
+  const jaeger = new JaegerQuery(JAEGER_QUERY_URL);
   const spans = await jaeger.trace(traceId);
   if (!spans) {
     console.error(`Jaeger has no trace ${traceId} (yet: spans arrive about a second after the request).`);

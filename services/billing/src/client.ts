@@ -9,7 +9,6 @@ export function createBillingClient(baseUrl: string, options?: JsonClientOptions
   return {
     charge: (request: PaymentRequest) => http.post<Payment>('/payment', request, { idempotencyKey: request.orderId }),
     refund: (orderId: string) => http.post<Refund>('/refund', { orderId }, { idempotencyKey: orderId }),
-    payment: (orderId: string) => http.get<Payment>(`/payment/${encodeURIComponent(orderId)}`),
   };
 }
 

@@ -5,10 +5,10 @@ import type { DeliveryClient } from '@eshop/delivery/client';
 import { HttpError, recordFailure, UpstreamError } from '@eshop/http';
 import type { InventoryClient } from '@eshop/inventory/client';
 import { logger } from '@eshop/logger';
+import { ORDER_ID_KEY } from '@eshop/events';
 import type { Order, PlacedOrder } from './api';
 import { PublishError, type OrderPublisher } from './publisher';
 
-export const ORDER_ID_ATTRIBUTE = 'eshop.order.id';
 /** On a failed checkout's span: which step failed and how, e.g. `billing_refused`, `delivery_timeout`, `kafka_unavailable`. */
 export const FAILURE_ATTRIBUTE = 'eshop.checkout.failure';
 
@@ -41,9 +41,9 @@ export class Checkout {
   async place(order: Order): Promise<PlacedOrder> {
     const orderId = randomUUID();
     const span = trace.getActiveSpan();
-    span?.setAttribute(ORDER_ID_ATTRIBUTE, orderId);
+    span?.setAttribute(ORDER_ID_KEY, orderId);
     // In baggage, the order id travels with every call and the Kafka message, and lands on their spans.
-    const baggage = (propagation.getActiveBaggage() ?? propagation.createBaggage()).setEntry(ORDER_ID_ATTRIBUTE, {
+    const baggage = (propagation.getActiveBaggage() ?? propagation.createBaggage()).setEntry(ORDER_ID_KEY, {
       value: orderId,
     });
     return context.with(propagation.setBaggage(context.active(), baggage), async (): Promise<PlacedOrder> => {
@@ -129,7 +129,7 @@ async function compensate(undo: Undo[], orderId: string, reason: string): Promis
   for (const { step: name, run } of undo) {
     await tracer.startActiveSpan(
       `compensate ${name}`,
-      { kind: SpanKind.INTERNAL, attributes: { [ORDER_ID_ATTRIBUTE]: orderId, 'eshop.compensation.reason': reason } },
+      { kind: SpanKind.INTERNAL, attributes: { [ORDER_ID_KEY]: orderId, 'eshop.compensation.reason': reason } },
       async (span) => {
         try {
           await run();

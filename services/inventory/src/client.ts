@@ -1,7 +1,7 @@
 import { createJsonClient, type JsonClientOptions } from '@eshop/http';
-import type { CatalogEntry, CreateOrderRequest, Release, Reservation } from './api';
+import type { CreateOrderRequest, Release, Reservation } from './api';
 
-export type { CatalogEntry, CreateOrderRequest, Release, Reservation } from './api';
+export type { CreateOrderRequest, Release, Reservation } from './api';
 
 /** Inventory's calls; those that change stock carry the order id as idempotency key, so they may be retried. */
 export function createInventoryClient(baseUrl: string, options?: JsonClientOptions) {
@@ -10,7 +10,6 @@ export function createInventoryClient(baseUrl: string, options?: JsonClientOptio
     createOrder: (request: CreateOrderRequest) =>
       http.post<Reservation>('/createOrder', request, { idempotencyKey: request.orderId }),
     releaseOrder: (orderId: string) => http.post<Release>('/releaseOrder', { orderId }, { idempotencyKey: orderId }),
-    catalog: () => http.get<CatalogEntry[]>('/catalog'),
   };
 }
 

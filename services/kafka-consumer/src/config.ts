@@ -19,7 +19,7 @@ export const envSchema = z.object({
   NOTIFICATION_URL: httpUrl('http://localhost:8084'),
   /**
    * How many times an e-mail is asked of notification before its event goes to `orders.DLQ`. Only failures
-   * that may pass are repeated: no answer, 5xx, 429.
+   * that may pass are repeated: no answer, 5xx, 429, or an error that is not an answer at all.
    */
   NOTIFICATION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /** The wait after the first failed attempt; it doubles after each further one, up to the maximum. */

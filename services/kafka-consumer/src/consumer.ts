@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { propagation, SpanStatusCode, trace } from '@opentelemetry/api';
+import { propagation, trace } from '@opentelemetry/api';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, type OrderPlaced } from '@eshop/events';
+import { recordFailure } from '@eshop/http';
 import { logger } from '@eshop/logger';
 import type { FaultSwitch } from '@eshop/faults';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
@@ -135,9 +136,7 @@ async function deadLetter(
 ): Promise<void> {
   const span = trace.getActiveSpan();
   span?.setAttribute('eshop.dlq.reason', outcome.reason);
-  span?.setAttribute('error.type', outcome.reason);
-  span?.recordException(outcome.error);
-  span?.setStatus({ code: SpanStatusCode.ERROR, message: `dead-lettered: ${outcome.error.message}` });
+  recordFailure(span, outcome.error, outcome.reason);
   logger.warn(
     { ...source, reason: outcome.reason, attempts: outcome.attempts, error: outcome.error.message },
     'message dead-lettered',

@@ -1,5 +1,5 @@
 import { UpstreamError } from '@eshop/http';
-import { orderPlacedSchema, type OrderPlaced } from '@eshop/events';
+import { DLQ_HEADERS, orderPlacedSchema, type OrderPlaced } from '@eshop/events';
 import type { IHeaders } from 'kafkajs';
 
 /**
@@ -85,17 +85,6 @@ export async function processMessage(
 }
 
 /** The header names under which a dead letter says why it is there and where it came from. */
-export const DLQ_HEADERS = {
-  reason: 'x-dlq-reason',
-  error: 'x-dlq-error',
-  topic: 'x-dlq-topic',
-  partition: 'x-dlq-partition',
-  offset: 'x-dlq-offset',
-  attempts: 'x-dlq-attempts',
-  /** Prefix of the original trace headers, which the producer instrumentation overwrites on the dead letter. */
-  original: 'x-dlq-original-',
-} as const;
-
 export interface Source {
   topic: string;
   partition: number;

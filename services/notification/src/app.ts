@@ -10,8 +10,6 @@ export function createApp(mailbox: Mailbox) {
   routes.post('/sendEmail', validateBody(sendEmailRequestSchema), (req, res) => {
     const request = req.body as SendEmailRequest;
     const span = trace.getActiveSpan();
-    // Set here as well as by baggage: in `link` mode the consumer's call starts a trace without it.
-    span?.setAttribute('eshop.order.id', request.orderId);
     const { email, duplicate } = mailbox.send(request, span?.spanContext().traceId ?? '');
     span?.setAttribute('eshop.email.duplicate', duplicate);
     // The order id only: the address and the body are personal data and stay out of logs and spans.
