@@ -1,10 +1,16 @@
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createNotificationClient, type SentEmail } from '@eshop/notification/client';
 import { CACHE_DIR } from '@eshop/scripts/paths';
-import { Stack, type ServiceName, type StackOptions } from '@eshop/scripts';
+import { SERVICES, Stack, type StackOptions } from '@eshop/scripts';
 import { JaegerQuery, type Span } from '@eshop/scripts/jaeger';
 
+export type { SentEmail } from '@eshop/notification/client';
+
 const DEADLINE_MS = 30_000;
+/** The tests' span export interval (OTEL_BSP_SCHEDULE_DELAY below). */
+const EXPORT_INTERVAL_MS = 200;
 
 export interface Order {
   email: string;
@@ -19,22 +25,14 @@ export interface PlacedOrder {
   total: number;
 }
 
-export interface SentEmail {
-  emailId: string;
-  orderId: string;
-  traceId: string;
-}
-
 /**
  * The real stack for one test file, started in `before` and stopped in `after` by the same code as `pnpm start`.
  * Spans are exported every 200 ms so that the tests' polls are short.
  */
 export function useStack(name: string, options: Omit<StackOptions, 'output' | 'runDir'> = {}) {
-  const env = { OTEL_BSP_SCHEDULE_DELAY: '200' };
+  const env = { OTEL_BSP_SCHEDULE_DELAY: String(EXPORT_INTERVAL_MS) };
   const serviceEnv = Object.fromEntries(
-    (['eshop', 'inventory', 'billing', 'delivery', 'notification', 'kafka-consumer'] as ServiceName[]).map(
-      (service) => [service, { ...env, ...options.serviceEnv?.[service] }],
-    ),
+    SERVICES.map((service) => [service, { ...env, ...options.serviceEnv?.[service] }]),
   );
   const context = {
     stack: undefined as unknown as Stack,
@@ -68,6 +66,7 @@ export async function poll<T>(
   for (;;) {
     try {
       last = await read();
+      lastError = undefined;
       if (accept(last)) return last;
     } catch (error) {
       lastError = error;
@@ -110,16 +109,29 @@ export async function checkout(
   return response.body as PlacedOrder;
 }
 
-export async function emailsFor(stack: Stack, orderId: string): Promise<SentEmail[]> {
-  const response = await fetch(`${stack.url('notification')}/emails?orderId=${orderId}`);
-  return (await response.json()) as SentEmail[];
+export function emailsFor(stack: Stack, orderId: string): Promise<SentEmail[]> {
+  return createNotificationClient(stack.url('notification')).emails({ orderId });
 }
 
-/** Waits until Jaeger has the trace with at least `minSpans` spans, then a little longer, for stragglers. */
+/**
+ * Waits until Jaeger has the trace with at least `minSpans` spans and no further span has arrived for three
+ * export intervals, so that a stray span exported late is counted too.
+ */
 export async function traceWithSpans(jaeger: JaegerQuery, traceId: string, minSpans: number): Promise<Span[]> {
-  return poll(
+  let spans = (await poll(
     `trace ${traceId} with ${minSpans} spans`,
     () => jaeger.trace(traceId),
-    (spans) => (spans?.length ?? 0) >= minSpans,
-  ).then((spans) => spans!);
+    (found) => (found?.length ?? 0) >= minSpans,
+  ))!;
+  const deadline = Date.now() + DEADLINE_MS;
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 3 * EXPORT_INTERVAL_MS && Date.now() < deadline) {
+    await delay(EXPORT_INTERVAL_MS / 2);
+    const again = (await jaeger.trace(traceId)) ?? spans;
+    if (again.length !== spans.length) {
+      spans = again;
+      quietSince = Date.now();
+    }
+  }
+  return spans;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { SERVICES } from '@eshop/scripts';
 import type { Span } from '@eshop/scripts/jaeger';
 import { checkout, emailsFor, ORDER, poll, postJson, traceWithSpans, useStack, type PlacedOrder } from '../src/fixture';
 
@@ -113,7 +114,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
 
   it('finds the trace by eshop.order.id in every service that handled the order', async () => {
     const { placed } = await placedTrace();
-    for (const service of ['eshop', 'inventory', 'kafka-consumer', 'notification']) {
+    for (const service of SERVICES) {
       const traces = await poll(
         `a ${service} trace tagged with the order id`,
         () => env.jaeger.find(service, { 'eshop.order.id': placed.orderId }),
@@ -201,11 +202,15 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     // Billing with a batch delay of ten minutes: its span can only reach Jaeger through the flush at exit.
     await env.stack.stopService('billing');
     await env.stack.startService('billing', { OTEL_BSP_SCHEDULE_DELAY: '600000' });
-    const placed = await checkout(env.stack);
-    assert.equal(await env.stack.stopService('billing'), 0, 'billing exits 0 on SIGTERM');
-    const spans = await traceWithSpans(env.jaeger, placed.traceId, SPANS_PER_CHECKOUT);
-    assert.ok(spans.some((span) => span.service === 'billing' && span.name === 'POST /payment'));
-    await env.stack.startService('billing');
+    try {
+      const placed = await checkout(env.stack);
+      assert.equal(await env.stack.stopService('billing'), 0, 'billing exits 0 on SIGTERM');
+      const spans = await traceWithSpans(env.jaeger, placed.traceId, SPANS_PER_CHECKOUT);
+      assert.ok(spans.some((span) => span.service === 'billing' && span.name === 'POST /payment'));
+    } finally {
+      await env.stack.stopService('billing');
+      await env.stack.startService('billing');
+    }
   });
 
   it('starts a new trace per consumption that links to the producer, in KAFKA_TRACE_MODE=link', async () => {
@@ -222,6 +227,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
 
     // The checkout's trace ends at the producer span.
     const checkoutSpans = await traceWithSpans(env.jaeger, placed.traceId, 8);
+    assert.equal(checkoutSpans.length, 8, "eshop's span, three calls and their callees, and the producer");
     const producer = only(checkoutSpans, (s) => s.kind === 'producer', 'producer span');
     assert.ok(checkoutSpans.every((span) => span.service !== 'kafka-consumer' && span.service !== 'notification'));
 

@@ -16,6 +16,15 @@ import {
 } from '../src';
 import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '../src/testing';
 
+/** Polls `check` on every turn of the event loop; fails naming `what` after `timeoutMs`. */
+async function until(what: string, check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
 const VALID = `00-${TRACE_ID}-${SPAN_ID}-01`;
@@ -100,7 +109,7 @@ describe('createServiceApp', () => {
   it("leaves the span unset for a caller's mistake (a 400)", async () => {
     const spans = recordSpans();
     spans.reset();
-    await send(url(), '/echo', { json: {} });
+    assertProblem(await send(url(), '/echo', { json: {} }), 400);
     assert.equal(spans.spans().find((s) => s.name === 'POST /echo')?.status.code, SpanStatusCode.UNSET);
   });
 
@@ -128,11 +137,16 @@ describe('createServiceApp', () => {
 
     it('lets a repeat that arrives while the first is running wait for its answer', async () => {
       const before = service.calls.echo;
+      let arrived = 0;
+      server.server.on('request', () => arrived++);
       const request = { json: {}, headers: { 'idempotency-key': 'order-3' } };
       const first = send(url(), '/slow', request);
       const second = send(url(), '/slow', request);
-      // The first request is in the handler once the count moved; then let it answer.
-      while (service.calls.echo === before) await new Promise((resolve) => setImmediate(resolve));
+      // Both requests are in, and the first is held in the handler: only now may the first answer.
+      await until(
+        'both requests in, the first in the handler',
+        () => arrived === 2 && service.calls.echo === before + 1,
+      );
       service.release();
       const [a, b] = await Promise.all([first, second]);
       assert.deepEqual(b.body, a.body);
@@ -161,14 +175,19 @@ describe('createJsonClient', () => {
   });
   after(() => server.close());
 
-  it('does not retry unless asked to, and keeps the numeric timeout argument', async () => {
-    const client = createJsonClient('test', url(), 1000);
+  it('does not retry unless asked to, and times out as told', async () => {
+    const client = createJsonClient('test', url(), { timeoutMs: 1000 });
     service.calls.flaky = 0;
     const error = await client.post('/flaky', {}, { idempotencyKey: 'k1' }).catch((e: unknown) => e);
     assert.ok(error instanceof UpstreamError);
     assert.equal(error.status, 500);
     assert.equal(error.failure, 'failed');
     assert.equal(service.calls.flaky, 1);
+    const timedOut = await createJsonClient('test', url(), { timeoutMs: 100 })
+      .get('/hang')
+      .catch((e: unknown) => e);
+    assert.ok(timedOut instanceof UpstreamError);
+    assert.equal(timedOut.failure, 'timeout');
   });
 
   it('retries a 5xx when the call carries an idempotency key', async () => {

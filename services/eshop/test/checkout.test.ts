@@ -45,20 +45,11 @@ function fakes() {
         currency: 'EUR',
       }),
     releaseOrder: (orderId) => run('inventory.releaseOrder', undefined, { orderId, status: 'released' as const }),
-    catalog: () => run('inventory.catalog', undefined, []),
   } satisfies InventoryClient;
   const billing = {
     charge: ({ orderId, amount, currency }) =>
       run('billing.charge', fail.billing, { paymentId: 'p', orderId, amount, currency, status: 'charged' as const }),
     refund: (orderId) => run('billing.refund', undefined, { orderId, status: 'refunded' as const }),
-    payment: (orderId) =>
-      run('billing.payment', undefined, {
-        paymentId: 'p',
-        orderId,
-        amount: 1,
-        currency: 'EUR',
-        status: 'charged' as const,
-      }),
   } satisfies BillingClient;
   const delivery = {
     arrange: ({ orderId }) =>

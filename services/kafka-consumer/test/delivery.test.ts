@@ -5,12 +5,12 @@ import type { OrderPlaced } from '@eshop/events';
 import {
   backoffDelay,
   deadLetterHeaders,
-  DLQ_HEADERS,
   isTransient,
   parseOrderPlaced,
   processMessage,
   type RetryPolicy,
 } from '../src/delivery';
+import { DLQ_HEADERS } from '@eshop/events';
 
 const EVENT: OrderPlaced = {
   type: 'OrderPlaced',
