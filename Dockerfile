@@ -26,6 +26,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and read-only for the app's user: the root filesystem can be mounted read-only.
 COPY --from=builder /out ./
+# The mount point for a service's data volume (notification's ledger), owned by the app's user: a new named
+# volume takes its owner from here.
+RUN mkdir /data && chown 1000:1000 /data
 # The node image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 CMD ["node", "healthcheck.js", "/healthz"]

@@ -1,4 +1,4 @@
-import { SHARED_ENV_NAMES, envNames, type EnvSchema } from '@eshop/config';
+import { DATA_FILE, SHARED_ENV_NAMES, envNames, type EnvSchema } from '@eshop/config';
 import { envSchema as billing } from '@eshop/billing/config';
 import { envSchema as delivery } from '@eshop/delivery/config';
 import { envSchema as eshop } from '@eshop/eshop/config';
@@ -28,8 +28,9 @@ export function allowedEnv(service: string): Set<string> {
 
 /**
  * The variables a deployment must set: those whose default points at this machine (an address that only
- * works natively), and the OTLP endpoint. Derived from the schemas, so a new address variable is required as
- * soon as a service reads it, and a new setting with a harmless default (a fault switch) is not.
+ * works natively, or a data file that would live and die with the container), and the OTLP endpoint. Derived
+ * from the schemas, so a new address or data file is required as soon as a service reads it, and a new setting
+ * with a harmless default (a fault switch) is not.
  */
 export function requiredEnv(service: string): Set<string> {
   const schema = schemaOf(service);
@@ -37,7 +38,13 @@ export function requiredEnv(service: string): Set<string> {
     const parsed = schema.shape[name].safeParse(undefined);
     return parsed.success && /\b(localhost|127\.0\.0\.1)\b/.test(JSON.stringify(parsed.data));
   });
-  return new Set([...local, ...ALWAYS_REQUIRED]);
+  return new Set([...local, ...dataFileEnv(service), ...ALWAYS_REQUIRED]);
+}
+
+/** The variables that name a file the service keeps its state in: each must be on a volume. */
+export function dataFileEnv(service: string): string[] {
+  const schema = schemaOf(service);
+  return envNames(schema).filter((name) => schema.shape[name].description === DATA_FILE);
 }
 
 /**
@@ -77,9 +84,10 @@ export function addressesIn(
   env: Record<string, string>,
 ): { name: string; host: string; port: number }[] {
   const addresses: { name: string; host: string; port: number }[] = [];
+  const files = new Set(dataFileEnv(service));
   for (const name of requiredEnv(service)) {
     const value = env[name];
-    if (value === undefined) continue;
+    if (value === undefined || files.has(name)) continue;
     for (const item of value
       .split(',')
       .map((part) => part.trim())

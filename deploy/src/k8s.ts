@@ -21,6 +21,7 @@ export interface Container {
   resources?: Partial<Record<'requests' | 'limits', { cpu?: string; memory?: string }>>;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  volumeMounts?: { name: string; mountPath: string }[];
   securityContext?: {
     allowPrivilegeEscalation?: boolean;
     readOnlyRootFilesystem?: boolean;
@@ -35,13 +36,16 @@ export interface Probe {
 export interface PodSpec {
   serviceAccountName?: string;
   enableServiceLinks?: boolean;
-  securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  securityContext?: { runAsNonRoot?: boolean; fsGroup?: number; seccompProfile?: { type: string } };
   containers: Container[];
+  volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
 }
 
 /** A Deployment's or a StatefulSet's spec. */
 export interface WorkloadSpec {
   template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  replicas?: number;
+  strategy?: { type: string };
   serviceName?: string;
   volumeClaimTemplates?: unknown[];
 }
@@ -81,6 +85,7 @@ export interface Kinds {
   ServiceAccount: K8sObject;
   Deployment: Of<WorkloadSpec>;
   StatefulSet: Of<WorkloadSpec>;
+  PersistentVolumeClaim: K8sObject;
   Service: Of<ServiceSpec>;
   Gateway: K8sObject;
   VirtualService: Of<VirtualServiceSpec>;

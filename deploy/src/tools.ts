@@ -40,9 +40,11 @@ export interface ComposeService {
   logging?: { driver?: string };
   expose?: string[];
   ports?: { target: number; published?: string; host_ip?: string }[];
+  volumes?: { type: string; source?: string; target: string }[];
 }
 
 export interface ComposeProject {
   name: string;
   services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
 }

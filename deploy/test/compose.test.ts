@@ -3,7 +3,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { addressesIn, envProblems, expectedHost, SERVICES } from '../src/env';
+import { dirname } from 'node:path/posix';
+import { addressesIn, dataFileEnv, envProblems, expectedHost, SERVICES } from '../src/env';
 import { REPO_ROOT } from '../src/run';
 import { composeConfig, type ComposeProject, type ComposeService } from '../src/tools';
 
@@ -74,6 +75,17 @@ describe('docker-compose.yml', () => {
       envProblems(name, stringEnv(services[name].environment)).map((problem) => `${name}: ${problem}`),
     );
     assert.deepEqual(problems, []);
+  });
+
+  it('keeps every data file on a named volume', () => {
+    const files = SERVICES.flatMap((name) => dataFileEnv(name).map((variable) => ({ name, variable })));
+    assert.ok(files.length > 0, 'no service names a data file');
+    for (const { name, variable } of files) {
+      const path = stringEnv(services[name].environment)[variable];
+      const volume = services[name].volumes?.find(({ target }) => target === dirname(path));
+      assert.equal(volume?.type, 'volume', `${name}: ${variable}=${path} is not on a named volume`);
+      assert.ok(volume.source && project.volumes?.[volume.source], `${name}: volume ${volume.source} is declared`);
+    }
   });
 
   it('points every address at a compose service listening on that port', () => {

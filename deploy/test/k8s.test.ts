@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { addressesIn, envProblems, expectedHost, SERVICES } from '../src/env';
+import { dirname } from 'node:path/posix';
+import { addressesIn, dataFileEnv, envProblems, expectedHost, SERVICES } from '../src/env';
 import { IstioSchemas } from '../src/istio';
 import { find, ISTIO_PORT_NAME, isIstio, isKind, type K8sObject, type Kinds, ofKind, parseObjects } from '../src/k8s';
 import { REPO_ROOT, run } from '../src/run';
@@ -152,6 +153,30 @@ describe('k8s/ for a cluster with Istio', () => {
       envProblems(name, containerEnv(find(objects, 'Deployment', name)!)).map((problem) => `${name}: ${problem}`),
     );
     assert.deepEqual(problems, []);
+  });
+
+  it('keeps every data file on a PersistentVolumeClaim, in one replica that is replaced rather than rolled', () => {
+    const files = SERVICES.flatMap((name) => dataFileEnv(name).map((variable) => ({ name, variable })));
+    assert.ok(files.length > 0, 'no service names a data file');
+    for (const { name, variable } of files) {
+      const deployment = find(objects, 'Deployment', name)!;
+      const pod = podSpec(deployment);
+      const path = containerEnv(deployment)[variable];
+      const mount = pod.containers[0].volumeMounts?.find(({ mountPath }) => mountPath === dirname(path));
+      assert.ok(mount, `${name}: ${variable}=${path} is not on a mounted volume`);
+      const claim = pod.volumes?.find((volume) => volume.name === mount.name)?.persistentVolumeClaim?.claimName;
+      assert.ok(
+        claim && find(objects, 'PersistentVolumeClaim', claim),
+        `${name}: ${mount.name} is a claim that exists`,
+      );
+      assert.ok(pod.securityContext?.fsGroup !== undefined, `${name}: fsGroup makes the volume writable`);
+      assert.equal(deployment.spec.replicas, 1, `${name}: one process writes the file`);
+      assert.equal(
+        deployment.spec.strategy?.type,
+        'Recreate',
+        `${name}: the old pod lets go before the new one starts`,
+      );
+    }
   });
 
   it('points every address at a Service port that reaches a container listening there', () => {

@@ -46,6 +46,15 @@ export const list = (fallback: string) =>
 
 export const milliseconds = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
+/** Marks a variable that names a file the service keeps its state in. */
+export const DATA_FILE = 'data file';
+
+/**
+ * The path of a file the service keeps its state in. Its default suits a service run by hand; a deployment must
+ * set it, to a path on a volume that outlives the container.
+ */
+export const dataFile = (fallback: string) => z.string().min(1).default(fallback).describe(DATA_FILE);
+
 /**
  * The variables every service reads beside its own schema: the standard OpenTelemetry ones read by the tracing
  * bootstrap and the SDK, and the logger's level. Deployments are checked against this list and the schemas.

@@ -149,7 +149,7 @@ export async function runService(
   name: string,
   app: Express,
   port: number,
-  releaseResources: () => Promise<void> = async () => {},
+  releaseResources: () => void | Promise<void> = () => {},
 ): Promise<RunningServer> {
   const running = await listen(app, port);
   logger.info({ port: running.port }, `${name} listening`);

@@ -1,11 +1,15 @@
-import { parseEnv, port } from '@eshop/config';
+import { dataFile, parseEnv, port } from '@eshop/config';
 import { FAULT_INJECTION_HEADER_ENV, FAULTS, faultEnv, faultInjectionHeaderEnv } from '@eshop/faults';
 import { z } from 'zod';
 
 export const envSchema = z.object({
   PORT: port(8084),
-  /** How many sent e-mails `GET /emails` keeps; the oldest go first. */
-  MAILBOX_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /**
+   * The SQLite file that records every e-mail sent, and so which orders were e-mailed: keep it across restarts
+   * (a volume, a PersistentVolumeClaim), or a replayed event gets a second e-mail. `pnpm start` puts it in its run
+   * folder.
+   */
+  NOTIFICATION_DB: dataFile('notification.db'),
   /** Fault: the percentage of sends that fail with 503, for the consumer to retry; 0, off. */
   [FAULTS['email-fails'].env]: faultEnv('email-fails'),
   /** `enabled`: a request may turn the fault on itself (`x-fault` at eshop, carried through Kafka); off by default. */

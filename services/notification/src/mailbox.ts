@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { noFault, type FaultSwitch } from '@eshop/faults';
 import { HttpError } from '@eshop/http';
 import type { SendEmailRequest, SentEmail } from './api';
@@ -10,21 +13,48 @@ export interface SendResult {
 }
 
 /**
- * The simulated outbox: it records what was sent, at most one e-mail per order, and keeps the newest
- * `capacity` of them.
+ * The simulated outbox, and the ledger of what it sent: at most one e-mail per order, in a SQLite file. Each e-mail
+ * is committed before `send` returns, and so before `/sendEmail` answers: once kafka-consumer has its answer and
+ * commits the event's offset, the e-mail survives a crash of either, and a redelivered event (from a consumer that
+ * crashed before its commit) finds it and gets it back instead of a second one.
  */
 export class Mailbox {
-  // A Map iterates in insertion order, so the first key is always the oldest e-mail.
-  private readonly byOrder = new Map<string, SentEmail>();
+  private readonly db: DatabaseSync;
+  private readonly byOrder: StatementSync;
+  private readonly insert: StatementSync;
+  private readonly newest: StatementSync;
 
   constructor(
-    private readonly capacity: number,
+    path: string,
     private readonly failures: FaultSwitch = noFault('email-fails'),
-  ) {}
+  ) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    // WAL lets `GET /emails` read while an e-mail is written; FULL syncs each commit to disk before it returns.
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = FULL;
+      CREATE TABLE IF NOT EXISTS emails (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        order_id TEXT NOT NULL UNIQUE,
+        email_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        sent_at TEXT NOT NULL
+      );
+    `);
+    this.byOrder = this.db.prepare('SELECT * FROM emails WHERE order_id = ?');
+    this.newest = this.db.prepare('SELECT * FROM emails ORDER BY seq DESC LIMIT ?');
+    this.insert = this.db.prepare(
+      'INSERT INTO emails (order_id, email_id, trace_id, recipient, subject, sent_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+  }
 
   send({ orderId, to, subject }: SendEmailRequest, traceId: string): SendResult {
+    // One process, and node:sqlite is synchronous: nothing runs between this read and the insert below.
     const existing = this.byOrder.get(orderId);
-    if (existing) return { email: existing, duplicate: true };
+    if (existing) return { email: toEmail(existing), duplicate: true };
     if (this.failures.strikes()) {
       // A 503: the mail server is the one failing, and the caller may try again.
       throw new HttpError(
@@ -37,17 +67,28 @@ export class Mailbox {
       );
     }
     const email: SentEmail = { emailId: randomUUID(), orderId, traceId, to, subject, sentAt: new Date().toISOString() };
-    this.byOrder.set(orderId, email);
-    if (this.byOrder.size > this.capacity) this.byOrder.delete(this.byOrder.keys().next().value!);
+    this.insert.run(orderId, email.emailId, traceId, to, subject, email.sentAt);
     return { email, duplicate: false };
   }
 
   /** The newest first. */
   list(limit: number, orderId?: string): SentEmail[] {
-    if (orderId !== undefined) {
-      const email = this.byOrder.get(orderId);
-      return email ? [email] : [];
-    }
-    return [...this.byOrder.values()].reverse().slice(0, limit);
+    const rows = orderId === undefined ? this.newest.all(limit) : this.byOrder.all(orderId);
+    return rows.map(toEmail);
   }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toEmail(row: Record<string, SQLOutputValue>): SentEmail {
+  return {
+    emailId: String(row.email_id),
+    orderId: String(row.order_id),
+    traceId: String(row.trace_id),
+    to: String(row.recipient),
+    subject: String(row.subject),
+    sentAt: String(row.sent_at),
+  };
 }

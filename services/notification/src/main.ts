@@ -6,9 +6,6 @@ import { Mailbox } from './mailbox';
 
 main(async () => {
   const config = loadConfig();
-  await runService(
-    'notification',
-    createApp(new Mailbox(config.MAILBOX_SIZE, faultFromEnv('email-fails', config))),
-    config.PORT,
-  );
+  const mailbox = new Mailbox(config.NOTIFICATION_DB, faultFromEnv('email-fails', config));
+  await runService('notification', createApp(mailbox), config.PORT, () => mailbox.close());
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { faultFromEnv } from '@eshop/faults';
@@ -23,7 +26,7 @@ describe('notification', () => {
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
     server = await serveWithSpans(
-      createApp(new Mailbox(10, faultFromEnv('email-fails', { FAULT_INJECTION_HEADER: 'enabled' }))),
+      createApp(new Mailbox(':memory:', faultFromEnv('email-fails', { FAULT_INJECTION_HEADER: 'enabled' }))),
     );
   });
   after(() => server.close());
@@ -76,5 +79,39 @@ describe('notification', () => {
     assert.equal(span?.status.code, SpanStatusCode.ERROR);
     // The address stays out of spans.
     assert.doesNotMatch(JSON.stringify(span?.attributes), /@example\.com/);
+  });
+});
+
+describe('Mailbox', () => {
+  const email = (orderId: string) => ({ ...EMAIL, orderId });
+
+  it('keeps its e-mails in its file: a new process on the same file answers a repeat with the first e-mail', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eshop-mailbox-'));
+    try {
+      const path = join(dir, 'ledger', 'notification.db');
+      // The first one is never closed, as after a SIGKILL: what `send` returned must already be on disk.
+      const sent = new Mailbox(path).send(email('order-1'), 'trace-1').email;
+      const reopened = new Mailbox(path);
+      assert.deepEqual(reopened.send(email('order-1'), 'trace-2'), { email: sent, duplicate: true });
+      assert.deepEqual(reopened.list(10), [sent]);
+      reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists the newest first, at most `limit` of them, and one order by its id', () => {
+    const mailbox = new Mailbox(':memory:');
+    for (const orderId of ['order-a', 'order-b', 'order-c']) mailbox.send(email(orderId), 'trace');
+    assert.deepEqual(
+      mailbox.list(2).map((sent) => sent.orderId),
+      ['order-c', 'order-b'],
+    );
+    assert.deepEqual(
+      mailbox.list(10, 'order-a').map((sent) => sent.orderId),
+      ['order-a'],
+    );
+    assert.deepEqual(mailbox.list(10, 'order-z'), []);
+    mailbox.close();
   });
 });
