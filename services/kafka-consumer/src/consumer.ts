@@ -90,7 +90,10 @@ export async function consumeOrders({
     if (outcome.kind === 'dead-letter') await deadLetter(deadLetters, source, message, outcome);
   };
 
-  await consumer.subscribe({ topics: [ORDERS_TOPIC] });
+  // A group with committed offsets resumes from them. A group without any (the first start, or a group id changed
+  // by hand) reads `orders` from its earliest event: one stored before the group first joined is still an
+  // accepted order to e-mail, and notification answers the orders it already e-mailed with their first e-mail.
+  await consumer.subscribe({ topics: [ORDERS_TOPIC], fromBeginning: true });
   if (config.KAFKA_TRACE_MODE === 'parent') {
     await consumer.run({
       ...COMMITS,

@@ -61,13 +61,25 @@ export interface DeliveryDeps {
   onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
 }
 
-/** Parses one message and e-mails its order, retrying transient failures, and says how it ended. */
+/**
+ * No answer at all: notification is down, restarting or out of reach. That says nothing about the event, and
+ * dead-lettering it would only lose the e-mail, so such a failure does not count against the attempts.
+ */
+export function isNoAnswer(error: unknown): boolean {
+  return error instanceof UpstreamError && error.status === 0;
+}
+
+/**
+ * Parses one message and e-mails its order, and says how it ended. Transient failures are retried: without limit
+ * while notification does not answer, and up to `maxAttempts` failed answers otherwise.
+ */
 export async function processMessage(
   value: Buffer | null,
   { send, policy, wait, onRetry }: DeliveryDeps,
 ): Promise<Outcome> {
   const parsed = parseOrderPlaced(value);
   if (!parsed.ok) return { kind: 'dead-letter', reason: parsed.reason, error: parsed.error, attempts: 1 };
+  let failedAnswers = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       await send(parsed.event);
@@ -75,7 +87,7 @@ export async function processMessage(
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
       if (!isTransient(error)) return { kind: 'dead-letter', reason: 'rejected', error, attempts: attempt };
-      if (attempt >= policy.maxAttempts)
+      if (!isNoAnswer(error) && ++failedAnswers >= policy.maxAttempts)
         return { kind: 'dead-letter', reason: 'retries-exhausted', error, attempts: attempt };
       const delayMs = backoffDelay(attempt, policy);
       onRetry?.(attempt, delayMs, error);

@@ -134,6 +134,32 @@ describe('processMessage', () => {
     assert.equal(waits.length, POLICY.maxAttempts - 1);
   });
 
+  it('waits for a notification that does not answer, however many attempts that takes', async () => {
+    const { deps, sent } = script(...Array.from({ length: 3 * POLICY.maxAttempts }, () => answered(0)));
+    assert.deepEqual(await processMessage(encode(EVENT), deps), {
+      kind: 'delivered',
+      attempts: 3 * POLICY.maxAttempts + 1,
+    });
+    assert.equal(sent.length, 3 * POLICY.maxAttempts + 1);
+  });
+
+  it('counts only failed answers against the attempts, not the times notification did not answer', async () => {
+    const failures = [
+      answered(0),
+      answered(503),
+      answered(0),
+      answered(503),
+      answered(503),
+      answered(0),
+      answered(503),
+    ];
+    const { deps, sent } = script(...failures);
+    const outcome = await processMessage(encode(EVENT), deps);
+    assert.equal(outcome.kind === 'dead-letter' && outcome.reason, 'retries-exhausted');
+    assert.equal(outcome.attempts, failures.length);
+    assert.equal(sent.length, failures.length);
+  });
+
   it('dead-letters a poison message without calling notification', async () => {
     const { deps, sent } = script();
     const outcome = await processMessage(Buffer.from('not json'), deps);
