@@ -12,7 +12,10 @@ export type Output = { kind: 'file'; path: string } | { kind: 'terminal'; prefix
 
 /** A child process of the stack, stopped by signal and awaited. */
 export class ManagedProcess {
+  /** Its exit code, or null when a signal ended it. */
   readonly exited: Promise<number | null>;
+  readonly startedAt = Date.now();
+  private stopAsked = false;
 
   private constructor(
     readonly name: string,
@@ -55,8 +58,19 @@ export class ManagedProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Whether it was stopped on purpose, by `stop` or `killNow`, rather than exiting or being killed otherwise. */
+  get stopRequested(): boolean {
+    return this.stopAsked;
+  }
+
+  /** How it ended: `exit code 1`, `signal SIGKILL`. */
+  get exitStatus(): string {
+    return this.child.signalCode ? `signal ${this.child.signalCode}` : `exit code ${this.child.exitCode}`;
+  }
+
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
   async stop(graceMs = 15_000): Promise<void> {
+    this.stopAsked = true;
     if (!this.running) return;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
@@ -66,6 +80,12 @@ export class ManagedProcess {
 
   /** For `process.on('exit')`, where nothing can be awaited any more. */
   killNow(): void {
+    this.stopAsked = true;
+    if (this.running) this.child.kill('SIGKILL');
+  }
+
+  /** SIGKILL, as the kernel's OOM killer or a crash would end it: not a stop, so a supervisor restarts it. */
+  crash(): void {
     if (this.running) this.child.kill('SIGKILL');
   }
 }

@@ -34,6 +34,8 @@ export const SERVICE_NODE_ARGS = [
 const KAFKA_PORTS = [9092, 9093];
 const JAEGER_PORTS = [4317, 4318, 16686];
 const READY_TIMEOUT_MS = 90_000;
+/** The supervisor's wait before restarting a service, doubled while it keeps exiting soon after each start. */
+const RESTART_DELAY = { firstMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
 
 export interface StackOptions {
   /** `terminal`: the services' JSON log lines go to stdout; `files`: each process logs to `<runDir>/<name>.log`. */
@@ -42,6 +44,8 @@ export interface StackOptions {
   runDir?: string;
   /** Extra environment for one service, on top of the inherited environment. */
   serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+  /** The services to start with the stack, all six unless told; `startService` starts the others later. */
+  services?: readonly ServiceName[];
   progress?: Progress;
 }
 
@@ -49,6 +53,9 @@ export interface StackOptions {
  * The whole demo on this machine: a Kafka broker and a Jaeger (unless `KAFKA_BROKERS` or
  * `OTEL_EXPORTER_OTLP_ENDPOINT` point elsewhere) and the six services, each started as in production:
  * `node --require @eshop/tracing/register dist/src/main.js`. `pnpm start` and the end-to-end tests share it.
+ *
+ * It supervises the services as compose's `restart:` and Kubernetes do: one that exits without being stopped
+ * through the stack is started again, with the same environment, after a short backoff.
  */
 export class Stack {
   readonly jaegerQueryUrl = JAEGER_QUERY_URL;
@@ -56,6 +63,8 @@ export class Stack {
   private readonly runDir: string;
   private readonly progress: Progress;
   private readonly services = new Map<ServiceName, ManagedProcess>();
+  private readonly restarts = new Map<ServiceName, { delayMs: number; timer?: NodeJS.Timeout }>();
+  private stopping = false;
   private kafka?: ManagedProcess;
   private jaeger?: ManagedProcess;
   private kafkaJars?: string;
@@ -113,8 +122,9 @@ export class Stack {
       this.jaegerBinary = jaegerBinary;
       await this.startJaeger();
     }
-    for (const service of SERVICES) this.launchService(service);
-    await Promise.all(SERVICES.map((service) => this.waitUntilReady(service)));
+    const services = this.options.services ?? SERVICES;
+    for (const service of services) this.launchService(service);
+    await Promise.all(services.map((service) => this.waitUntilReady(service)));
   }
 
   /** KRaft needs its storage formatted with a cluster id before the first start. */
@@ -175,9 +185,15 @@ export class Stack {
     await this.jaeger?.stop();
   }
 
+  /** Where notification keeps its ledger of e-mails sent: in the run folder, so it lasts as long as Kafka's data. */
+  get notificationDb(): string {
+    return join(this.runDir, 'notification.db');
+  }
+
   private launchService(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): ManagedProcess {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      ...(service === 'notification' ? { NOTIFICATION_DB: this.notificationDb } : {}),
       ...this.options.serviceEnv?.[service],
       ...extraEnv,
       OTEL_SERVICE_NAME: service,
@@ -195,28 +211,60 @@ export class Stack {
       output,
     });
     this.services.set(service, child);
+    void child.exited.then(() => this.restartIfCrashed(service, child, extraEnv));
     return child;
   }
 
+  /** The supervisor: restarts a service that exited though nobody stopped it, and says how it ended. */
+  private restartIfCrashed(service: ServiceName, child: ManagedProcess, extraEnv: NodeJS.ProcessEnv): void {
+    if (child.stopRequested || this.stopping || this.services.get(service) !== child) return;
+    const previous = this.restarts.get(service)?.delayMs;
+    const ranLong = Date.now() - child.startedAt >= RESTART_DELAY.resetAfterMs;
+    const delayMs =
+      previous === undefined || ranLong ? RESTART_DELAY.firstMs : Math.min(previous * 2, RESTART_DELAY.maxMs);
+    this.progress(`${service} exited (${child.exitStatus}); restarting it in ${delayMs / 1000} s`);
+    const timer = setTimeout(() => {
+      this.restarts.set(service, { delayMs });
+      this.launchService(service, extraEnv);
+    }, delayMs);
+    this.restarts.set(service, { delayMs, timer });
+  }
+
+  private cancelRestart(service: ServiceName): void {
+    clearTimeout(this.restarts.get(service)?.timer);
+    this.restarts.delete(service);
+  }
+
   private async waitUntilReady(service: ServiceName): Promise<void> {
-    await this.waitOrExit(this.services.get(service)!, `${service} to be ready`, async () => {
-      const response = await fetch(`${this.url(service)}/readyz`);
-      return response.ok;
-    });
+    await this.waitOrExit(this.services.get(service)!, `${service} to be ready`, () => this.answersReady(service));
   }
 
   /** Starts a service (again), with extra environment, and waits until it is ready. */
   async startService(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
     if (this.services.get(service)?.running) throw new Error(`${service} is already running`);
+    this.cancelRestart(service);
     this.launchService(service, extraEnv);
     await this.waitUntilReady(service);
   }
 
-  /** SIGKILL: the service gets no chance to finish or commit anything, as in a crash. */
+  /**
+   * SIGKILL, as in a crash: the service gets no chance to finish or commit anything. The supervisor then starts
+   * it again; `untilReady` waits for that.
+   */
   async killService(service: ServiceName): Promise<void> {
     const child = this.services.get(service);
-    child?.killNow();
+    child?.crash();
     await child?.exited;
+  }
+
+  /** Waits until a service answers ready, through any restarts on the way. */
+  async untilReady(service: ServiceName): Promise<void> {
+    await waitFor(`${service} to be ready`, () => this.answersReady(service), READY_TIMEOUT_MS);
+  }
+
+  private async answersReady(service: ServiceName): Promise<boolean> {
+    const response = await fetch(`${this.url(service)}/readyz`);
+    return response.ok;
   }
 
   /** The process id of a running service, e.g. to read its memory from /proc. */
@@ -225,6 +273,7 @@ export class Stack {
   }
 
   async stopService(service: ServiceName): Promise<number | null> {
+    this.cancelRestart(service);
     const child = this.services.get(service);
     await child?.stop();
     return child ? child.exited : null;
@@ -232,6 +281,8 @@ export class Stack {
 
   /** Stops the services, then the broker and Jaeger, which the services flush their last spans to. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const service of SERVICES) this.cancelRestart(service);
     await Promise.all([...this.services.values()].map((child) => child.stop()));
     await this.kafka?.stop(30_000);
     await this.jaeger?.stop();

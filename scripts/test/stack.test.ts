@@ -1,21 +1,31 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
 import { SetupError } from '../src/processes';
 import { newClusterId, Stack } from '../src/stack';
 
+/** Takes a port, unless something (a running stack, say) already has it: either way it is taken. */
+async function occupy(port: number): Promise<Server | undefined> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+    return server;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return undefined;
+    throw error;
+  }
+}
+
 describe('Stack.start', () => {
   it('stops with one clear message when a port it needs is taken', async () => {
-    const squatter = createServer().listen(8083, '127.0.0.1');
-    await once(squatter, 'listening');
+    const squatter = await occupy(8083);
     try {
       await assert.rejects(
         Stack.start({ output: 'files' }),
         (error: unknown) => error instanceof SetupError && /port .*8083.* already in use/.test(error.message),
       );
     } finally {
-      squatter.close();
+      squatter?.close();
     }
   });
 });
