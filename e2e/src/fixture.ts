@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { createNotificationClient, type SentEmail } from '@eshop/notification/client';
 import { CACHE_DIR } from '@eshop/scripts/paths';
 import { SERVICES, Stack, type StackOptions } from '@eshop/scripts';
@@ -111,6 +113,79 @@ export async function checkout(
 
 export function emailsFor(stack: Stack, orderId: string): Promise<SentEmail[]> {
   return createNotificationClient(stack.url('notification')).emails({ orderId });
+}
+
+/** The topics as a reader of them sees them, spelled out here rather than taken from the code under test. */
+export const ORDERS_TOPIC = 'orders';
+export const DEAD_LETTER_TOPIC = 'orders.DLQ';
+export const CONSUMER_GROUP = 'kafka-consumer';
+
+export function kafkaOf(stack: Stack, clientId: string): Kafka {
+  return new Kafka({ clientId, brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
+}
+
+/**
+ * Waits until kafka-consumer's group has committed every event on `orders` so far: only then has each had its
+ * chance to be e-mailed, and the absence of an e-mail says something.
+ */
+export async function consumerCaughtUp(stack: Stack): Promise<void> {
+  const admin = kafkaOf(stack, 'e2e-lag').admin();
+  await admin.connect();
+  try {
+    await poll(
+      'kafka-consumer to commit every event on orders',
+      async () => {
+        const [ends, [committed]] = await Promise.all([
+          admin.fetchTopicOffsets(ORDERS_TOPIC),
+          admin.fetchOffsets({ groupId: CONSUMER_GROUP, topics: [ORDERS_TOPIC] }),
+        ]);
+        const at = new Map(committed.partitions.map(({ partition, offset }) => [partition, Number(offset)]));
+        return ends.map(({ partition, offset }) => Number(offset) - Math.max(at.get(partition) ?? 0, 0));
+      },
+      (lags) => lags.every((lag) => lag === 0),
+      60_000,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads `orders.DLQ` from its beginning, so a test can wait for the dead letter of an event. */
+export class DeadLetters {
+  readonly messages: KafkaMessage[] = [];
+  private constructor(private readonly consumer: Consumer) {}
+
+  static async read(stack: Stack): Promise<DeadLetters> {
+    const consumer = kafkaOf(stack, 'e2e-dead-letters').consumer({ groupId: `e2e-dead-letters-${randomUUID()}` });
+    const reader = new DeadLetters(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [DEAD_LETTER_TOPIC], fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        reader.messages.push(message);
+        return Promise.resolve();
+      },
+    });
+    return reader;
+  }
+
+  async find(what: string, match: (message: KafkaMessage) => boolean): Promise<KafkaMessage> {
+    const found = await poll(
+      `the dead letter of ${what}`,
+      () => this.messages.find(match),
+      (message) => message !== undefined,
+    );
+    return found!;
+  }
+
+  /** The dead letter of an order's event: its key is the order id. */
+  ofOrder(orderId: string): Promise<KafkaMessage> {
+    return this.find(`order ${orderId}`, (message) => message.key?.toString() === orderId);
+  }
+
+  close(): Promise<void> {
+    return this.consumer.disconnect();
+  }
 }
 
 /**

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { Span } from '@eshop/scripts/jaeger';
-import { checkout, emailsFor, ORDER, poll, postJson, useStack, type Order } from '../src/fixture';
+import {
+  checkout,
+  consumerCaughtUp,
+  DeadLetters,
+  emailsFor,
+  ORDER,
+  poll,
+  postJson,
+  useStack,
+  type Order,
+} from '../src/fixture';
 
 const perRequest = { FAULT_INJECTION_HEADER: 'enabled' };
 const ctx = useStack('checkout-failures', {
@@ -69,6 +79,14 @@ async function paymentStatus(orderId: string): Promise<string | number> {
 }
 
 describe('checkout failures on the real stack', () => {
+  let deadLetters: DeadLetters;
+  before(async () => {
+    deadLetters = await DeadLetters.read(ctx.stack);
+  });
+  after(async () => {
+    await deadLetters?.close();
+  });
+
   it('out of stock: 409, the inventory span ERROR with the fault, nothing to undo', async () => {
     const before = await inStock();
     const failed = await failingCheckout({ 'x-fault': 'out-of-stock' });
@@ -159,12 +177,15 @@ describe('checkout failures on the real stack', () => {
     }
   });
 
-  it("e-mail failing: the checkout succeeds, and notification's span shows the fault as ERROR", async () => {
+  it("e-mail failing: the checkout succeeds, notification's span shows the fault as ERROR, the event is dead-lettered", async () => {
     const placed = await checkout(ctx.stack, ORDER, { 'x-fault': 'email-fails' });
     const spans = await traceWith(placed.traceId, ['notification: POST /sendEmail']);
     const send = one(spans, 'notification', 'POST /sendEmail');
     assert.equal(send.tags['eshop.fault'], 'email-fails');
     assert.ok(isError(send));
+    // Every attempt failed: once the event is in the dead-letter topic, no e-mail can follow.
+    const letter = await deadLetters.ofOrder(placed.orderId);
+    assert.equal(letter.headers?.['x-dlq-reason']?.toString(), 'retries-exhausted');
     assert.deepEqual(await emailsFor(ctx.stack, placed.orderId), []);
   });
 
@@ -201,6 +222,7 @@ describe('checkout failures on the real stack', () => {
       (emails) => emails.length === 1,
       60_000,
     );
+    await consumerCaughtUp(ctx.stack);
     assert.deepEqual(await emailsFor(ctx.stack, failedOrderId), []);
   });
 });
