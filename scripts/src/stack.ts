@@ -34,6 +34,11 @@ export const SERVICE_NODE_ARGS = [
 const KAFKA_PORTS = [9092, 9093];
 const JAEGER_PORTS = [4317, 4318, 16686];
 const READY_TIMEOUT_MS = 90_000;
+/** The files the services keep their state in, by variable: in the run folder, beside Kafka's data. */
+const DATA_FILES: Partial<Record<ServiceName, Record<string, string>>> = {
+  eshop: { OUTBOX_DB: 'outbox.db' },
+  notification: { NOTIFICATION_DB: 'notification.db' },
+};
 /** The supervisor's wait before restarting a service, doubled while it keeps exiting soon after each start. */
 const RESTART_DELAY = { firstMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
 
@@ -77,7 +82,7 @@ export class Stack {
 
   static async start(options: StackOptions): Promise<Stack> {
     const stack = new Stack(options);
-    process.once('exit', () => stack.killNow());
+    process.once('exit', stack.killNow);
     try {
       await stack.startAll();
     } catch (error) {
@@ -185,15 +190,17 @@ export class Stack {
     await this.jaeger?.stop();
   }
 
-  /** Where notification keeps its ledger of e-mails sent: in the run folder, so it lasts as long as Kafka's data. */
-  get notificationDb(): string {
-    return join(this.runDir, 'notification.db');
+  /** The path of a data file of the stack's, as `DATA_FILES` names it: `stack.dataFile('notification.db')`. */
+  dataFile(name: string): string {
+    return join(this.runDir, name);
   }
 
   private launchService(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): ManagedProcess {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      ...(service === 'notification' ? { NOTIFICATION_DB: this.notificationDb } : {}),
+      ...Object.fromEntries(
+        Object.entries(DATA_FILES[service] ?? {}).map(([variable, file]) => [variable, this.dataFile(file)]),
+      ),
       ...this.options.serviceEnv?.[service],
       ...extraEnv,
       OTEL_SERVICE_NAME: service,
@@ -286,11 +293,13 @@ export class Stack {
     await Promise.all([...this.services.values()].map((child) => child.stop()));
     await this.kafka?.stop(30_000);
     await this.jaeger?.stop();
+    process.off('exit', this.killNow);
   }
 
-  private killNow(): void {
+  /** For `process.on('exit')`, where nothing can be awaited: whatever still runs dies with the process. */
+  private readonly killNow = (): void => {
     for (const child of [...this.services.values(), this.kafka, this.jaeger]) child?.killNow();
-  }
+  };
 
   private kafkaFile(name: string): string {
     return join(this.runDir, 'kafka', name);

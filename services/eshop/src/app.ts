@@ -11,11 +11,7 @@ export interface AppOptions {
   faultHeader?: boolean;
 }
 
-export function createApp(
-  checkout: Checkout,
-  isReady: () => Promise<boolean>,
-  { faultHeader = false }: AppOptions = {},
-) {
+export function createApp(checkout: Checkout, { faultHeader = false }: AppOptions = {}) {
   const routes = Router();
   const faults = requestedFaults(faultHeader);
   routes.post('/checkout', faults, validateBody(orderSchema), async (req, res) => {
@@ -24,7 +20,7 @@ export function createApp(
   routes.get('/checkout', faults, async (_req, res) => {
     res.json(await checkout.place(DEMO_ORDER));
   });
-  return createServiceApp({ routes, isReady });
+  return createServiceApp({ routes });
 }
 
 /**

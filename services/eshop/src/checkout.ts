@@ -5,11 +5,10 @@ import type { DeliveryClient } from '@eshop/delivery/client';
 import { HttpError, recordFailure, UpstreamError } from '@eshop/http';
 import type { InventoryClient } from '@eshop/inventory/client';
 import { logger } from '@eshop/logger';
-import { ORDER_ID_KEY } from '@eshop/events';
+import { ORDER_ID_KEY, type OrderPlaced } from '@eshop/events';
 import type { Order, PlacedOrder } from './api';
-import { PublishError, type OrderPublisher } from './publisher';
 
-/** On a failed checkout's span: which step failed and how, e.g. `billing_refused`, `delivery_timeout`, `kafka_unavailable`. */
+/** On a failed checkout's span: which step failed and how, e.g. `billing_refused`, `delivery_timeout`. */
 export const FAILURE_ATTRIBUTE = 'eshop.checkout.failure';
 
 /** How long a caller is asked to wait before it tries a checkout again after a 503. */
@@ -19,7 +18,8 @@ export interface CheckoutDependencies {
   inventory: InventoryClient;
   billing: BillingClient;
   delivery: DeliveryClient;
-  publisher: OrderPublisher;
+  /** Stores an accepted order's event durably, to be sent to Kafka (see `OrderOutbox`). */
+  outbox: { add(event: OrderPlaced): void };
 }
 
 type Step = 'inventory' | 'billing' | 'delivery';
@@ -32,8 +32,9 @@ interface Undo {
 const tracer = trace.getTracer('eshop');
 
 /**
- * A checkout: reserve the stock, charge the total, arrange the delivery, then publish `OrderPlaced`. When a
- * step fails, the steps before it are undone, newest first, each in a `compensate <service>` span.
+ * A checkout: reserve the stock, charge the total, arrange the delivery, then store `OrderPlaced` in the outbox,
+ * which sends it to Kafka. When a step fails, the steps before it are undone, newest first, each in a
+ * `compensate <service>` span.
  */
 export class Checkout {
   constructor(private readonly services: CheckoutDependencies) {}
@@ -47,7 +48,7 @@ export class Checkout {
       value: orderId,
     });
     return context.with(propagation.setBaggage(context.active(), baggage), async (): Promise<PlacedOrder> => {
-      const { inventory, billing, delivery, publisher } = this.services;
+      const { inventory, billing, delivery, outbox } = this.services;
       const undo: Undo[] = [];
       try {
         const reservation = await step(
@@ -68,7 +69,7 @@ export class Checkout {
           () => delivery.arrange({ orderId, items: order.items }),
           () => delivery.cancel(orderId),
         );
-        await publisher.publish({
+        outbox.add({
           type: 'OrderPlaced',
           orderId,
           email: order.email,
@@ -147,7 +148,7 @@ async function compensate(undo: Undo[], orderId: string, reason: string): Promis
 
 /**
  * What the caller of a failed checkout is told: a refusal by a service (out of stock, unknown product, payment
- * declined) keeps its status and reasons; a service or the broker not answering is a 503 worth retrying.
+ * declined) keeps its status and reasons; a service not answering is a 503 worth retrying.
  */
 function asCheckoutError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
@@ -172,9 +173,6 @@ function asCheckoutError(error: unknown): HttpError {
       retry,
       `${error.service}_${error.failure}`,
     );
-  }
-  if (error instanceof PublishError) {
-    return new HttpError(503, 'Checkout unavailable', error.message, undefined, retry, 'kafka_unavailable');
   }
   const detail = error instanceof Error ? error.message : String(error);
   return new HttpError(503, 'Checkout unavailable', detail, undefined, retry, 'checkout_failed');

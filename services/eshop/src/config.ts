@@ -1,4 +1,4 @@
-import { httpUrl, list, milliseconds, parseEnv, port } from '@eshop/config';
+import { dataFile, httpUrl, list, milliseconds, parseEnv, port } from '@eshop/config';
 import { FAULT_INJECTION_HEADER_ENV, faultInjectionHeaderEnv } from '@eshop/faults';
 import { z } from 'zod';
 
@@ -13,10 +13,16 @@ export const envSchema = z.object({
   /** How often a call that got no answer or a 5xx is repeated (each carries an idempotency key). */
   DOWNSTREAM_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   /**
-   * How long the broker has to answer any one request while `OrderPlaced` is published. The producer tries
-   * three times; when it gives up, the checkout is undone and answered 503.
+   * How long the broker has to answer any one request while the outbox sends `OrderPlaced`. The producer tries
+   * three times; when it gives up, the event stays in the outbox, which tries again later.
    */
   PUBLISH_TIMEOUT_MS: milliseconds(3000).pipe(z.number().min(1)),
+  /**
+   * The SQLite file of the outbox: accepted orders' events until the broker has them. Keep it across restarts
+   * (a volume, a PersistentVolumeClaim), or an accepted order whose event was not sent yet is never e-mailed.
+   * `pnpm start` puts it in its run folder.
+   */
+  OUTBOX_DB: dataFile('outbox.db'),
   /** `enabled`: a checkout may ask for faults with an `x-fault` header; off by default. */
   [FAULT_INJECTION_HEADER_ENV]: faultInjectionHeaderEnv(),
 });

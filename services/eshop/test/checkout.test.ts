@@ -17,18 +17,17 @@ import {
 import type { InventoryClient } from '@eshop/inventory/client';
 import { createApp } from '../src/app';
 import { Checkout } from '../src/checkout';
-import { PublishError, type OrderPublisher } from '../src/publisher';
 
 const ORDER = { email: 'ada@example.com', items: [{ sku: 'SKU-1', quantity: 2 }] };
 
 type Failure = Error | undefined;
 
-/** In-memory inventory, billing, delivery and broker that log every call and fail when told to. */
+/** In-memory inventory, billing, delivery and outbox that log every call and fail when told to. */
 function fakes() {
   const calls: string[] = [];
   const faultsSeen: unknown[] = [];
-  const published: OrderPlaced[] = [];
-  const fail: { inventory?: Failure; billing?: Failure; delivery?: Failure; publish?: Failure } = {};
+  const stored: OrderPlaced[] = [];
+  const fail: { inventory?: Failure; billing?: Failure; delivery?: Failure; outbox?: Failure } = {};
   // Fails by rejecting, never by throwing, as a real client does.
   const run = <T>(name: string, failure: Failure, result: T): Promise<T> => {
     calls.push(name);
@@ -56,13 +55,16 @@ function fakes() {
       run('delivery.arrange', fail.delivery, { deliveryId: 'd', orderId, estimatedDelivery: '2030-01-01' }),
     cancel: (orderId) => run('delivery.cancel', undefined, { orderId, status: 'cancelled' as const }),
   } satisfies DeliveryClient;
-  const publisher: OrderPublisher = {
-    publish: async (event) => {
-      await run('publish', fail.publish, undefined);
-      published.push(event);
+  // Synchronous, as the real one: a SQLite commit.
+  const outbox = {
+    add: (event: OrderPlaced) => {
+      calls.push('outbox.add');
+      faultsSeen.push(requestedFaults());
+      if (fail.outbox) throw fail.outbox;
+      stored.push(event);
     },
   };
-  return { calls, faultsSeen, published, fail, inventory, billing, delivery, publisher };
+  return { calls, faultsSeen, stored, fail, inventory, billing, delivery, outbox };
 }
 
 const refused = (service: string, status: number, title: string) =>
@@ -83,15 +85,13 @@ describe('checkout', () => {
 
   before(async () => {
     services = fakes();
-    server = await serveWithSpans(
-      createApp(new Checkout(services), () => Promise.resolve(true), { faultHeader: true }),
-    );
+    server = await serveWithSpans(createApp(new Checkout(services), { faultHeader: true }));
   });
   after(() => server.close());
   beforeEach(() => {
     services.calls.length = 0;
     services.faultsSeen.length = 0;
-    services.published.length = 0;
+    services.stored.length = 0;
     for (const key of Object.keys(services.fail) as (keyof typeof services.fail)[]) delete services.fail[key];
     spans.reset();
   });
@@ -152,8 +152,8 @@ describe('checkout', () => {
   it('places an order: three steps, one event, no compensation', async () => {
     const response = await send(url(), '/checkout', { json: ORDER });
     assert.equal(response.status, 201);
-    assert.deepEqual(services.calls, ['inventory.createOrder', 'billing.charge', 'delivery.arrange', 'publish']);
-    assert.equal(services.published.length, 1);
+    assert.deepEqual(services.calls, ['inventory.createOrder', 'billing.charge', 'delivery.arrange', 'outbox.add']);
+    assert.equal(services.stored.length, 1);
     assert.equal(compensations().length, 0);
   });
 
@@ -176,7 +176,7 @@ describe('checkout', () => {
       ['compensate inventory'],
     );
     assert.equal(compensations()[0].parentSpanContext?.spanId, serverSpan().spanContext().spanId);
-    assert.equal(services.published.length, 0);
+    assert.equal(services.stored.length, 0);
   });
 
   it('answers 503 with Retry-After when delivery times out, and undoes delivery, billing and inventory', async () => {
@@ -196,7 +196,7 @@ describe('checkout', () => {
       ['compensate delivery', 'compensate billing', 'compensate inventory'],
     );
     assert.equal(serverSpan().attributes['eshop.checkout.failure'], 'delivery_timeout');
-    assert.equal(services.published.length, 0);
+    assert.equal(services.stored.length, 0);
   });
 
   it('answers 503 when billing cannot be reached, and releases the stock', async () => {
@@ -219,16 +219,14 @@ describe('checkout', () => {
     assert.deepEqual(services.calls.slice(2), ['billing.refund', 'inventory.releaseOrder']);
   });
 
-  it('answers 503 when Kafka does not acknowledge, and undoes every step', async () => {
-    services.fail.publish = new PublishError(
-      'Kafka did not acknowledge OrderPlaced: Connection error: connect ECONNREFUSED',
-    );
+  it('answers 503 when the outbox cannot store the event, and undoes every step', async () => {
+    services.fail.outbox = new Error('database or disk is full');
     const response = await send(url(), '/checkout', { json: ORDER });
     assertProblem(response, 503);
     assert.equal(response.headers.get('retry-after'), '5');
     assert.deepEqual(services.calls.slice(4), ['delivery.cancel', 'billing.refund', 'inventory.releaseOrder']);
-    assert.equal(serverSpan().attributes['eshop.checkout.failure'], 'kafka_unavailable');
-    assert.equal(services.published.length, 0);
+    assert.equal(serverSpan().attributes['eshop.checkout.failure'], 'checkout_failed');
+    assert.equal(services.stored.length, 0);
   });
 
   it('carries x-fault to every call as baggage, and notes it on the checkout span', async () => {
@@ -248,7 +246,7 @@ describe('checkout with per-request faults disabled', () => {
   let server: RunningServer;
   before(async () => {
     services = fakes();
-    server = await serveWithSpans(createApp(new Checkout(services), () => Promise.resolve(true)));
+    server = await serveWithSpans(createApp(new Checkout(services)));
   });
   after(() => server.close());
 
