@@ -7,7 +7,6 @@ import type { IHeaders, Kafka, Producer } from 'kafkajs';
 import type { ServiceName } from '@eshop/scripts';
 import {
   CONSUMER_GROUP,
-  consumerCaughtUp,
   DEAD_LETTER_TOPIC,
   DeadLetters,
   emailsFor,
@@ -369,16 +368,14 @@ describe('kafka-consumer against a real broker', () => {
   });
 });
 
-it('loses and doubles no e-mail when the broker restarts while checkouts flow, and the services recover by themselves', async () => {
+it('accepts every checkout while the broker restarts, and e-mails each exactly once, in its trace, once the broker is back', async () => {
   const placed = new Map<string, string>(); // order id → trace id
-  const refusedTraces: string[] = []; // the trace ids of the checkouts answered with an error
-  const outcomes = { failed: 0, startedWhileDown: 0, placedAfterRestart: 0 };
+  const outcomes = { refused: 0, placedWhileDown: 0, placedAfterRestart: 0 };
   let phase: 'up' | 'down' | 'restarted' = 'up';
   let stop = false;
   const shopper = async () => {
-    for (let count = 0; !stop && count < 400; count++) {
+    for (let count = 0; !stop && count < 600; count++) {
       const during = phase;
-      if (during === 'down') outcomes.startedWhileDown++;
       const response = await fetch(`${context.stack.url('eshop')}/checkout`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -388,15 +385,14 @@ it('loses and doubles no e-mail when the broker restarts while checkouts flow, a
       if (response?.status === 201) {
         const { orderId, traceId } = (await response.json()) as { orderId: string; traceId: string };
         placed.set(orderId, traceId);
+        if (during === 'down') outcomes.placedWhileDown++;
         if (during === 'restarted') outcomes.placedAfterRestart++;
       } else {
-        outcomes.failed++;
-        const traceId = /^00-([\da-f]{32})-/.exec(response?.headers.get('traceresponse') ?? '')?.[1];
-        if (traceId) refusedTraces.push(traceId);
+        outcomes.refused++;
         await response?.body?.cancel();
-        // Not a hot loop against a broker that is down.
-        await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      // A steady pace, so that the run places a few hundred orders rather than thousands.
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
   const shoppers = [shopper(), shopper()];
@@ -408,12 +404,10 @@ it('loses and doubles no e-mail when the broker restarts while checkouts flow, a
     );
     await context.stack.stopKafka();
     phase = 'down';
-    // eshop's producer retries for a while before it gives up on a checkout: allow for it.
     await poll(
-      'checkouts tried while the broker is down',
-      () => outcomes.startedWhileDown,
-      (count) => count >= 2,
-      60_000,
+      'checkouts accepted while the broker is down',
+      () => outcomes.placedWhileDown,
+      (count) => count >= 10,
     );
     await context.stack.startKafka();
     phase = 'restarted';
@@ -428,23 +422,11 @@ it('loses and doubles no e-mail when the broker restarts while checkouts flow, a
     await Promise.all(shoppers);
   }
 
+  // eshop needs no broker to take a checkout: its outbox keeps the event until the broker is back.
+  assert.equal(outcomes.refused, 0, 'checkouts refused');
   const sent = await allEmailed([...placed.keys()]);
   for (const [orderId, traceId] of placed)
     assert.equal(sent.get(orderId)!.traceId, traceId, `the e-mail of ${orderId} is in its checkout's trace`);
-
-  // A refused checkout was undone, and its customer told so: it must never be e-mailed as confirmed. Its answer
-  // carries no order id; its trace does. Every event has had its chance once the consumer has caught up.
-  assert.ok(refusedTraces.length > 0, 'some checkouts were refused while the broker was down');
-  await consumerCaughtUp(context.stack);
-  for (const traceId of refusedTraces) {
-    const spans = await poll(
-      `the checkout span of refused trace ${traceId}`,
-      () => context.jaeger.trace(traceId),
-      (spans) => (spans ?? []).some((span) => span.service === 'eshop' && span.name === 'POST /checkout'),
-    );
-    const orderId = String(spans!.find((span) => span.name === 'POST /checkout')!.tags['eshop.order.id']);
-    assert.deepEqual(await emailsFor(context.stack, orderId), [], `refused order ${orderId} (trace ${traceId})`);
-  }
   for (const service of ['eshop', 'kafka-consumer'] as const) {
     await poll(
       `${service} ready again`,
@@ -453,7 +435,7 @@ it('loses and doubles no e-mail when the broker restarts while checkouts flow, a
     );
   }
   console.log(
-    `broker restart: ${placed.size} checkouts placed, each e-mailed once; ${outcomes.failed} refused ` +
-      `(${refusedTraces.length} with an answer), none e-mailed`,
+    `broker restart: ${placed.size} checkouts placed (${outcomes.placedWhileDown} while the broker was down), ` +
+      'none refused, each e-mailed once',
   );
 });

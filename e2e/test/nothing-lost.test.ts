@@ -38,7 +38,7 @@ async function listedEmails(): Promise<Map<string, SentEmail>> {
 
 /** What notification's ledger holds, read from its SQLite file: order id → e-mail id. */
 function ledger(): Map<string, string> {
-  const db = new DatabaseSync(context.stack.notificationDb, { readOnly: true });
+  const db = new DatabaseSync(context.stack.dataFile('notification.db'), { readOnly: true });
   try {
     const rows = db.prepare('SELECT order_id, email_id FROM emails').all();
     return new Map(rows.map((row) => [String(row.order_id), String(row.email_id)]));
