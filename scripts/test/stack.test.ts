@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
 import { SetupError } from '../src/processes';
+import { ensureKafkaJars } from '../src/provision';
 import { newClusterId, Stack } from '../src/stack';
 
 /** Takes a port, unless something (a running stack, say) already has it: either way it is taken. */
@@ -30,13 +31,14 @@ describe('Stack.start', () => {
   });
 });
 
-describe('Stack.start without Java', () => {
+describe('Kafka for the stack, without Java', () => {
+  // The provisioning step itself, not Stack.start: that checks its ports first, and they are taken when a stack runs.
   it('stops with one clear message that says what to install', async () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
       await assert.rejects(
-        Stack.start({ output: 'files' }),
+        ensureKafkaJars(() => {}),
         (error: unknown) => error instanceof SetupError && /`java` not found\. .*install a JDK/.test(error.message),
       );
     } finally {
