@@ -26,8 +26,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and read-only for the app's user: the root filesystem can be mounted read-only.
 COPY --from=builder /out ./
-# The mount point for a service's data volume (notification's ledger), owned by the app's user: a new named
-# volume takes its owner from here.
+# The mount point of a data volume (eshop's outbox, notification's ledger), owned by the app's user: a new
+# named volume takes its owner from here.
 RUN mkdir /data && chown 1000:1000 /data
 # The node image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
