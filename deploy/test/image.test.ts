@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
@@ -67,8 +67,13 @@ describe(`the image build steps (scripts/image/build.sh ${SERVICE})`, () => {
     // Compiled JavaScript only: no TypeScript sources or tests in the image.
     assert.ok(!existsSync(join(out, 'src')) && !existsSync(join(out, 'dist', 'test')));
     assert.ok(existsSync(join(out, 'node_modules', '@eshop', 'tracing', 'dist', 'src', 'register.js')));
-    // Production dependencies only.
+    // Production dependencies only: no compiler, no type packages, no test helpers.
     assert.ok(!existsSync(join(out, 'node_modules', 'typescript')) && !existsSync(join(out, 'node_modules', '@types')));
+    const workspace = join(out, 'node_modules', '@eshop');
+    const testCode = readdirSync(workspace, { recursive: true, encoding: 'utf8' }).filter(
+      (file) => file.endsWith('.js') && readFileSync(join(workspace, file), 'utf8').includes('node:test'),
+    );
+    assert.deepEqual(testCode, [], 'shipped workspace code that loads node:test');
   });
 
   it("starts from the deployed folder as the image's CMD does and answers /healthz and its HEALTHCHECK", async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SERVICES, type ServiceName } from '@eshop/scripts';
 import { CACHE_DIR } from '@eshop/scripts/paths';
-import { assertProblem, send } from '@eshop/http/testing';
+import { assertProblem, send } from '@eshop/testing';
 import { ORDER, poll, postJson, useStack } from '../src/fixture';
 
 const NAME = 'bad-input';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { context, propagation, trace } from '@opentelemetry/api';
-import { recordSpans } from '@eshop/http/testing';
+import { recordSpans } from '@eshop/testing';
 import {
   FAULT_BAGGAGE_KEY,
   FAULTS,

@@ -106,25 +106,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Listens on `port` (0 for any free port) and resolves once the server accepts connections. */
-export async function listen(app: Express, port: number): Promise<RunningServer> {
-  return listening(app.listen(port));
-}
-
 /**
- * Resolves once `server`, told to listen, accepts connections. `close` stops taking connections and waits for
- * the requests in flight; with `closeAllConnections` it drops open keep-alive connections too, as a test wants.
+ * Listens on `port` (0 for any free port) and resolves once the server accepts connections. `close` stops taking
+ * connections and waits for the requests in flight.
  */
-export async function listening(server: Server, { closeAllConnections = false } = {}): Promise<RunningServer> {
-  if (!server.listening) await once(server, 'listening');
+export async function listen(app: Express, port: number): Promise<RunningServer> {
+  const server = app.listen(port);
+  await once(server, 'listening');
   return {
     server,
     port: (server.address() as AddressInfo).port,
     close: async () => {
       const closed = once(server, 'close');
       server.close();
-      if (closeAllConnections) server.closeAllConnections();
-      else server.closeIdleConnections();
+      server.closeIdleConnections();
       await closed;
     },
   };

@@ -14,7 +14,7 @@ import {
   validateBody,
   type RunningServer,
 } from '../src';
-import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '../src/testing';
+import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/testing';
 
 /** Polls `check` on every turn of the event loop; fails naming `what` after `timeoutMs`. */
 async function until(what: string, check: () => boolean, timeoutMs = 2000): Promise<void> {

@@ -2,14 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { faultFromEnv } from '@eshop/faults';
 import type { RunningServer } from '@eshop/http';
-import {
-  assertProblem,
-  commonBadInputs,
-  itAnswersBadInputs,
-  recordSpans,
-  send,
-  serveWithSpans,
-} from '@eshop/http/testing';
+import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/testing';
 import type { Delivery } from '../src/api';
 import { createApp } from '../src/app';
 import { Schedule } from '../src/schedule';

@@ -6,14 +6,7 @@ import type { DeliveryClient } from '@eshop/delivery/client';
 import type { OrderPlaced } from '@eshop/events';
 import { requestedFaults } from '@eshop/faults';
 import { UpstreamError, type RunningServer } from '@eshop/http';
-import {
-  assertProblem,
-  commonBadInputs,
-  itAnswersBadInputs,
-  recordSpans,
-  send,
-  serveWithSpans,
-} from '@eshop/http/testing';
+import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/testing';
 import type { InventoryClient } from '@eshop/inventory/client';
 import { createApp } from '../src/app';
 import { Checkout } from '../src/checkout';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { context, trace } from '@opentelemetry/api';
 import type { OrderPlaced } from '@eshop/events';
-import { recordSpans } from '@eshop/http/testing';
+import { recordSpans } from '@eshop/testing';
 import type { Producer, ProducerRecord } from 'kafkajs';
 import { OrderOutbox } from '../src/outbox';
 

@@ -3,14 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { faultFromEnv } from '@eshop/faults';
 import type { RunningServer } from '@eshop/http';
-import {
-  assertProblem,
-  commonBadInputs,
-  itAnswersBadInputs,
-  recordSpans,
-  send,
-  serveWithSpans,
-} from '@eshop/http/testing';
+import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/testing';
 import type { CatalogEntry, Reservation } from '../src/api';
 import { createApp } from '../src/app';
 import { Stock } from '../src/stock';

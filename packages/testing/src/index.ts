@@ -1,13 +1,14 @@
-// Test helpers, for the services' tests only: nothing in a service's own code imports this module.
+// Test helpers for the services' tests: a development dependency only, so never in an image.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { it } from 'node:test';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Express } from 'express';
-import { listening, type RunningServer } from './server';
 
 let exporter: InMemorySpanExporter | undefined;
 
@@ -29,7 +30,7 @@ export function recordSpans(): { spans(): ReadableSpan[]; reset(): void } {
  * Serves `app` on a free port, each request inside a SERVER span named `<method> <path>` in the context its
  * headers carry, as the http instrumentation does in a running service, so that a test can read the span.
  */
-export async function serveWithSpans(app: Express): Promise<RunningServer> {
+export async function serveWithSpans(app: Express): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   recordSpans();
   const tracer = trace.getTracer('test');
   const server = createServer((req, res) => {
@@ -39,7 +40,18 @@ export async function serveWithSpans(app: Express): Promise<RunningServer> {
       app(req, res);
     });
   });
-  return listening(server.listen(0), { closeAllConnections: true });
+  await once(server.listen(0), 'listening');
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    // Open keep-alive connections too: a test's client must not keep the server, and the test, waiting.
+    close: async () => {
+      const closed = once(server, 'close');
+      server.close();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
 }
 
 export interface TestResponse {
