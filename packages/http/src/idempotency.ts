@@ -30,18 +30,20 @@ export function idempotency(capacity = 10_000): RequestHandler {
     const key = req.get('idempotency-key');
     if (req.method !== 'POST' || key === undefined) return next();
     if (!KEY_PATTERN.test(key)) {
-      throw new HttpError(400, 'Invalid Idempotency-Key', 'the Idempotency-Key header is not a usable key', [
-        { field: 'headers.idempotency-key', reason: 'expected 1 to 128 printable characters' },
-      ]);
+      throw new HttpError(400, 'Invalid Idempotency-Key', {
+        detail: 'the Idempotency-Key header is not a usable key',
+        errors: [{ field: 'headers.idempotency-key', reason: 'expected 1 to 128 printable characters' }],
+      });
     }
     const scope = `${req.path} ${key}`;
     const fingerprint = JSON.stringify(req.body ?? null);
     const previous = entries.get(scope);
     if (previous) {
       if (previous.fingerprint !== fingerprint) {
-        throw new HttpError(422, 'Idempotency-Key reused', 'this Idempotency-Key came with a different request body', [
-          { field: 'headers.idempotency-key', reason: 'already used for another request' },
-        ]);
+        throw new HttpError(422, 'Idempotency-Key reused', {
+          detail: 'this Idempotency-Key came with a different request body',
+          errors: [{ field: 'headers.idempotency-key', reason: 'already used for another request' }],
+        });
       }
       previous.answer.then((answer) => (answer ? replay(res, answer) : next()), next);
       return;

@@ -6,25 +6,39 @@ export interface FieldProblem {
   reason: string;
 }
 
+export interface ProblemDetails {
+  /** What went wrong, for a person; the title when absent. */
+  detail?: string;
+  /** One entry per bad field. */
+  errors?: FieldProblem[];
+  /** Extra response headers, e.g. `Retry-After`. */
+  headers?: Record<string, string>;
+  /**
+   * Says the request failed at what it was for (a payment declined, a checkout undone), not through a mistake of
+   * its caller: the server span is then marked ERROR with this `error.type`, even for a 4xx.
+   */
+  errorType?: string;
+}
+
 /**
  * An error that becomes an RFC 9457 problem response: `{ type, title, status, detail, errors? }` served as
  * `application/problem+json`. Throw it from a handler; the service's error handler writes it.
- *
- * `errorType` says the request failed at what it was for (a payment declined, a checkout undone), not through
- * a mistake of its caller: the server span is then marked ERROR with that `error.type`, even for a 4xx.
  */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
+  readonly errors?: FieldProblem[];
+  readonly headers: Record<string, string>;
+  readonly errorType?: string;
 
   constructor(
     readonly status: number,
     readonly title: string,
-    detail?: string,
-    readonly errors?: FieldProblem[],
-    readonly headers: Record<string, string> = {},
-    readonly errorType?: string,
+    { detail, errors, headers = {}, errorType }: ProblemDetails = {},
   ) {
     super(detail ?? title);
+    this.errors = errors;
+    this.headers = headers;
+    this.errorType = errorType;
   }
 
   toProblem() {
@@ -54,12 +68,10 @@ export function validateBody(schema: z.ZodType): RequestHandler {
   return (req, _res, next) => {
     const result = schema.safeParse(req.body);
     if (!result.success) {
-      throw new HttpError(
-        400,
-        'Invalid request body',
-        'the request body does not match the schema',
-        fieldProblems(result.error),
-      );
+      throw new HttpError(400, 'Invalid request body', {
+        detail: 'the request body does not match the schema',
+        errors: fieldProblems(result.error),
+      });
     }
     req.body = result.data;
     next();
@@ -79,21 +91,20 @@ function parserProblem(error: {
   const message = typeof error.message === 'string' ? error.message : undefined;
   switch (error.type) {
     case 'entity.parse.failed':
-      return new HttpError(400, 'Malformed JSON', 'the request body is not valid JSON', [
-        { field: '(body)', reason: 'not valid JSON' },
-      ]);
+      return new HttpError(400, 'Malformed JSON', {
+        detail: 'the request body is not valid JSON',
+        errors: [{ field: '(body)', reason: 'not valid JSON' }],
+      });
     case 'entity.too.large':
-      return new HttpError(413, 'Request body too large', message);
+      return new HttpError(413, 'Request body too large', { detail: message });
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new HttpError(415, 'Unsupported encoding', message);
+      return new HttpError(415, 'Unsupported encoding', { detail: message });
   }
   if (typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
-    return new HttpError(
-      error.status,
-      'Bad request',
-      error.expose === true && message ? message : 'the request cannot be read',
-    );
+    return new HttpError(error.status, 'Bad request', {
+      detail: error.expose === true && message ? message : 'the request cannot be read',
+    });
   }
   return undefined;
 }
@@ -102,7 +113,7 @@ function parserProblem(error: {
 export function asProblem(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   const parsed = typeof error === 'object' && error !== null ? parserProblem(error) : undefined;
-  return parsed ?? new HttpError(500, 'Internal error', 'unexpected error');
+  return parsed ?? new HttpError(500, 'Internal error', { detail: 'unexpected error' });
 }
 
 /** Writes every error as problem+json; `onFailure` sees those that are the service's (5xx) or the operation's. */

@@ -36,7 +36,7 @@ export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16
   });
   app.use(requireJsonBody, express.json({ limit: bodyLimit, strict: true }), idempotency(), routes);
   app.use((req, _res) => {
-    throw new HttpError(404, 'Not found', `no route for ${req.method} ${req.path}`);
+    throw new HttpError(404, 'Not found', { detail: `no route for ${req.method} ${req.path}` });
   });
   app.use(
     problemHandler((error, problem) => {
@@ -94,7 +94,7 @@ const requireJsonBody: express.RequestHandler = (req, _res, next) => {
   const length = req.headers['content-length'];
   if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
     if (!req.is('application/json')) {
-      throw new HttpError(415, 'Unsupported media type', 'send the body as application/json');
+      throw new HttpError(415, 'Unsupported media type', { detail: 'send the body as application/json' });
     }
   }
   next();

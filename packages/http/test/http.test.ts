@@ -53,7 +53,7 @@ function testApp() {
     res.json({ call: calls.flaky });
   });
   routes.post('/declined', () => {
-    throw new HttpError(402, 'Payment declined', 'declined', undefined, {}, 'payment_declined');
+    throw new HttpError(402, 'Payment declined', { detail: 'declined', errorType: 'payment_declined' });
   });
   routes.get('/hang', () => new Promise(() => {}));
   return { app: createServiceApp({ routes }), calls, release: () => release() };

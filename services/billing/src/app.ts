@@ -15,9 +15,12 @@ export function createApp(payments: Payments) {
   routes.get('/payment/:orderId', (req, res) => {
     const orderId = orderIdSchema.safeParse(req.params.orderId);
     if (!orderId.success)
-      throw new HttpError(400, 'Invalid order id', 'the order id is not valid', fieldProblems(orderId.error));
+      throw new HttpError(400, 'Invalid order id', {
+        detail: 'the order id is not valid',
+        errors: fieldProblems(orderId.error),
+      });
     const payment = payments.find(orderId.data);
-    if (!payment) throw new HttpError(404, 'Not found', 'no payment for this order');
+    if (!payment) throw new HttpError(404, 'Not found', { detail: 'no payment for this order' });
     res.json(payment);
   });
   return createServiceApp({ routes });

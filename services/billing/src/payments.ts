@@ -13,21 +13,18 @@ export class Payments {
 
   charge({ orderId, amount, currency }: PaymentRequest): Payment {
     if (this.refunded.has(orderId)) {
-      throw new HttpError(409, 'Order refunded', 'this order was refunded and cannot be charged again', [
-        { field: 'orderId', reason: 'refunded' },
-      ]);
+      throw new HttpError(409, 'Order refunded', {
+        detail: 'this order was refunded and cannot be charged again',
+        errors: [{ field: 'orderId', reason: 'refunded' }],
+      });
     }
     const existing = this.byOrder.get(orderId);
     if (existing) return existing;
     if (this.decline.strikes()) {
-      throw new HttpError(
-        402,
-        'Payment declined',
-        'the payment was declined (injected by the payment-declined fault)',
-        undefined,
-        {},
-        'payment_declined',
-      );
+      throw new HttpError(402, 'Payment declined', {
+        detail: 'the payment was declined (injected by the payment-declined fault)',
+        errorType: 'payment_declined',
+      });
     }
     const payment: Payment = { paymentId: randomUUID(), orderId, amount, currency, status: 'charged' };
     this.byOrder.set(orderId, payment);

@@ -14,9 +14,10 @@ export class Schedule {
 
   arrange({ orderId, items }: DeliveryRequest): Delivery {
     if (this.cancelled.has(orderId)) {
-      throw new HttpError(409, 'Delivery cancelled', 'this order was cancelled and cannot be delivered', [
-        { field: 'orderId', reason: 'cancelled' },
-      ]);
+      throw new HttpError(409, 'Delivery cancelled', {
+        detail: 'this order was cancelled and cannot be delivered',
+        errors: [{ field: 'orderId', reason: 'cancelled' }],
+      });
     }
     const existing = this.byOrder.get(orderId);
     if (existing) return existing;

@@ -38,12 +38,10 @@ function requestedFaults(allowed: boolean): RequestHandler {
       const parsed = parseFaultRequest(header);
       if (!parsed.success) {
         const errors = fieldProblems(parsed.error, `headers.${FAULT_HEADER}`);
-        throw new HttpError(
-          400,
-          'Invalid x-fault header',
-          'name faults as in `x-fault: payment-declined, delivery-slow=3000`',
+        throw new HttpError(400, 'Invalid x-fault header', {
+          detail: 'name faults as in `x-fault: payment-declined, delivery-slow=3000`',
           errors,
-        );
+        });
       }
       request = parsed.data;
       trace.getActiveSpan()?.setAttribute(FAULT_ATTRIBUTE, formatFaultRequest(request));

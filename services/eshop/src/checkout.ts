@@ -154,26 +154,20 @@ function asCheckoutError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof UpstreamError && error.refused) {
     const problem = (error.body ?? {}) as { title?: string; detail?: string; errors?: HttpError['errors'] };
-    return new HttpError(
-      error.status,
-      problem.title ?? 'Checkout refused',
-      problem.detail ?? error.message,
-      problem.errors,
-      {},
-      `${error.service}_refused`,
-    );
+    return new HttpError(error.status, problem.title ?? 'Checkout refused', {
+      detail: problem.detail ?? error.message,
+      errors: problem.errors,
+      errorType: `${error.service}_refused`,
+    });
   }
   const retry = { 'Retry-After': RETRY_AFTER_SECONDS };
   if (error instanceof UpstreamError) {
-    return new HttpError(
-      503,
-      'Checkout unavailable',
-      error.message,
-      undefined,
-      retry,
-      `${error.service}_${error.failure}`,
-    );
+    return new HttpError(503, 'Checkout unavailable', {
+      detail: error.message,
+      headers: retry,
+      errorType: `${error.service}_${error.failure}`,
+    });
   }
   const detail = error instanceof Error ? error.message : String(error);
-  return new HttpError(503, 'Checkout unavailable', detail, undefined, retry, 'checkout_failed');
+  return new HttpError(503, 'Checkout unavailable', { detail, headers: retry, errorType: 'checkout_failed' });
 }

@@ -44,9 +44,10 @@ export class Stock {
   /** Reserves the items of an order; asking again for the same order returns the first reservation. */
   reserve(orderId: string, items: OrderItem[]): Reservation {
     if (this.released.has(orderId)) {
-      throw new HttpError(409, 'Order released', 'this order was released and cannot be reserved again', [
-        { field: 'orderId', reason: 'released' },
-      ]);
+      throw new HttpError(409, 'Order released', {
+        detail: 'this order was released and cannot be reserved again',
+        errors: [{ field: 'orderId', reason: 'released' }],
+      });
     }
     const existing = this.reservations.get(orderId);
     if (existing) return existing;
@@ -55,7 +56,10 @@ export class Stock {
       this.units.has(item.sku) ? [] : [{ field: `items.${index}.sku`, reason: `unknown SKU ${item.sku}` }],
     );
     if (unknown.length > 0)
-      throw new HttpError(422, 'Unknown product', 'the order names a SKU not in the catalog', unknown);
+      throw new HttpError(422, 'Unknown product', {
+        detail: 'the order names a SKU not in the catalog',
+        errors: unknown,
+      });
 
     const wanted = new Map<string, number>();
     for (const { sku, quantity } of items) wanted.set(sku, (wanted.get(sku) ?? 0) + quantity);
@@ -64,25 +68,19 @@ export class Stock {
         field: 'items',
         reason: `${sku}: out of stock (fault out-of-stock)`,
       }));
-      throw new HttpError(
-        409,
-        'Out of stock',
-        'not enough units in stock (injected by the out-of-stock fault)',
-        reasons,
-        {},
-        'out_of_stock',
-      );
+      throw new HttpError(409, 'Out of stock', {
+        detail: 'not enough units in stock (injected by the out-of-stock fault)',
+        errors: reasons,
+        errorType: 'out_of_stock',
+      });
     }
     const short = [...wanted].filter(([sku, quantity]) => quantity > (this.units.get(sku) ?? 0));
     if (short.length > 0) {
-      throw new HttpError(
-        409,
-        'Out of stock',
-        'not enough units in stock',
-        short.map(([sku]) => ({ field: 'items', reason: `${sku}: only ${this.units.get(sku)} in stock` })),
-        {},
-        'out_of_stock',
-      );
+      throw new HttpError(409, 'Out of stock', {
+        detail: 'not enough units in stock',
+        errors: short.map(([sku]) => ({ field: 'items', reason: `${sku}: only ${this.units.get(sku)} in stock` })),
+        errorType: 'out_of_stock',
+      });
     }
 
     for (const [sku, quantity] of wanted) this.units.set(sku, this.units.get(sku)! - quantity);

@@ -22,7 +22,10 @@ export function createApp(mailbox: Mailbox) {
   routes.get('/emails', (req, res) => {
     const query = listEmailsQuerySchema.safeParse(req.query);
     if (!query.success)
-      throw new HttpError(400, 'Invalid query', 'the query string is not valid', fieldProblems(query.error));
+      throw new HttpError(400, 'Invalid query', {
+        detail: 'the query string is not valid',
+        errors: fieldProblems(query.error),
+      });
     res.json(mailbox.list(query.data.limit, query.data.orderId));
   });
   return createServiceApp({ routes });

@@ -57,14 +57,11 @@ export class Mailbox {
     if (existing) return { email: toEmail(existing), duplicate: true };
     if (this.failures.strikes()) {
       // A 503: the mail server is the one failing, and the caller may try again.
-      throw new HttpError(
-        503,
-        'E-mail not sent',
-        'the mail server did not take the e-mail (injected by the email-fails fault)',
-        undefined,
-        { 'Retry-After': '1' },
-        'email_send_failed',
-      );
+      throw new HttpError(503, 'E-mail not sent', {
+        detail: 'the mail server did not take the e-mail (injected by the email-fails fault)',
+        headers: { 'Retry-After': '1' },
+        errorType: 'email_send_failed',
+      });
     }
     const email: SentEmail = { emailId: randomUUID(), orderId, traceId, to, subject, sentAt: new Date().toISOString() };
     this.insert.run(orderId, email.emailId, traceId, to, subject, email.sentAt);
