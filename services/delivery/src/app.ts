@@ -1,4 +1,3 @@
-import { noFault, type FaultSwitch } from '@eshop/faults';
 import { createServiceApp, validateBody } from '@eshop/http';
 import { Router } from 'express';
 import {
@@ -9,12 +8,10 @@ import {
 } from './api';
 import type { Schedule } from './schedule';
 
-export function createApp(schedule: Schedule, slow: FaultSwitch = noFault('delivery-slow')) {
+export function createApp(schedule: Schedule) {
   const routes = Router();
   routes.post('/arrangeDelivery', validateBody(deliveryRequestSchema), async (req, res) => {
-    // Before the work, as a slow dependency would be: a caller that gave up has cancelled by the time it is done.
-    await slow.delay();
-    res.status(201).json(schedule.arrange(req.body as DeliveryRequest));
+    res.status(201).json(await schedule.arrange(req.body as DeliveryRequest));
   });
   routes.post('/cancelDelivery', validateBody(cancelDeliveryRequestSchema), (req, res) => {
     res.json(schedule.cancel((req.body as CancelDeliveryRequest).orderId));

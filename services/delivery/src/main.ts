@@ -6,5 +6,5 @@ import { Schedule } from './schedule';
 
 main(async () => {
   const config = loadConfig();
-  await runService('delivery', createApp(new Schedule(), faultFromEnv('delivery-slow', config)), config.PORT);
+  await runService('delivery', createApp(new Schedule(faultFromEnv('delivery-slow', config))), config.PORT);
 });

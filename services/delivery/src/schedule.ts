@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { noFault, type FaultSwitch } from '@eshop/faults';
 import { HttpError } from '@eshop/http';
 import type { Cancellation, Delivery, DeliveryRequest } from './api';
 
@@ -10,9 +11,14 @@ export class Schedule {
   /** Orders cancelled, including those cancelled before their delivery was arranged (a timed-out call). */
   private readonly cancelled = new Set<string>();
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly slow: FaultSwitch = noFault('delivery-slow'),
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
-  arrange({ orderId, items }: DeliveryRequest): Delivery {
+  async arrange({ orderId, items }: DeliveryRequest): Promise<Delivery> {
+    // Before the work, as a slow dependency would be: a caller that gave up has cancelled by the time it is done.
+    await this.slow.delay();
     if (this.cancelled.has(orderId)) {
       throw new HttpError(409, 'Delivery cancelled', {
         detail: 'this order was cancelled and cannot be delivered',

@@ -14,10 +14,11 @@ describe('delivery', () => {
   let server: RunningServer;
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
-    const schedule = new Schedule(() => new Date('2030-01-01T12:00:00Z'));
-    server = await serveWithSpans(
-      createApp(schedule, faultFromEnv('delivery-slow', { FAULT_INJECTION_HEADER: 'enabled' })),
+    const schedule = new Schedule(
+      faultFromEnv('delivery-slow', { FAULT_INJECTION_HEADER: 'enabled' }),
+      () => new Date('2030-01-01T12:00:00Z'),
     );
+    server = await serveWithSpans(createApp(schedule));
   });
   after(() => server.close());
 

@@ -1,17 +1,19 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { propagation, trace } from '@opentelemetry/api';
-import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC, type OrderPlaced } from '@eshop/events';
+import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '@eshop/events';
 import { recordFailure } from '@eshop/http';
 import { logger } from '@eshop/logger';
 import type { FaultSwitch } from '@eshop/faults';
+import type { NotificationClient } from '@eshop/notification/client';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import type { Config } from './config';
-import { deadLetterHeaders, processMessage, type Outcome, type Source } from './delivery';
+import { sendConfirmation } from './confirmation';
+import { deadLetterHeaders, processMessage, type Outcome, type Source } from './message';
 
 export interface OrderConsumerOptions {
   consumer: Consumer;
   deadLetters: Producer;
-  handle: (event: OrderPlaced) => Promise<void>;
+  notification: NotificationClient;
   config: Pick<
     Config,
     'KAFKA_TRACE_MODE' | 'NOTIFICATION_MAX_ATTEMPTS' | 'NOTIFICATION_RETRY_BASE_MS' | 'NOTIFICATION_RETRY_MAX_MS'
@@ -47,7 +49,7 @@ const COMMITS = { autoCommit: true, autoCommitThreshold: 1 } as const;
 export async function consumeOrders({
   consumer,
   deadLetters,
-  handle,
+  notification,
   config,
   slow,
   stopping,
@@ -70,7 +72,7 @@ export async function consumeOrders({
     // Cut short by a stop, after which the message in hand is still finished.
     await slow.delay(pause).catch(() => {});
     const outcome = await processMessage(message.value, {
-      send: handle,
+      sendConfirmation: (event) => sendConfirmation(notification, event),
       policy,
       wait: pause,
       onRetry: (attempt, delayMs, error) => {

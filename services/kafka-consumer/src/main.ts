@@ -7,7 +7,6 @@ import { createNotificationClient } from '@eshop/notification/client';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { consumeOrders } from './consumer';
-import { createEmailer } from './emailer';
 
 main(async () => {
   const config = loadConfig();
@@ -33,7 +32,7 @@ main(async () => {
   await consumeOrders({
     consumer,
     deadLetters,
-    handle: createEmailer(createNotificationClient(config.NOTIFICATION_URL)),
+    notification: createNotificationClient(config.NOTIFICATION_URL),
     config,
     slow: faultFromEnv('consumer-slow', config),
     stopping: stopping.signal,

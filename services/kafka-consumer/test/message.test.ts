@@ -9,7 +9,7 @@ import {
   parseOrderPlaced,
   processMessage,
   type RetryPolicy,
-} from '../src/delivery';
+} from '../src/message';
 import { DLQ_HEADERS } from '@eshop/events';
 
 const EVENT: OrderPlaced = {
@@ -35,7 +35,7 @@ function script(...failures: Error[]) {
     waits,
     deps: {
       policy: POLICY,
-      send: (event: OrderPlaced) => {
+      sendConfirmation: (event: OrderPlaced) => {
         sent.push(event);
         const failure = failures.shift();
         return failure ? Promise.reject(failure) : Promise.resolve();

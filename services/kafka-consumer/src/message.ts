@@ -52,9 +52,9 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-export interface DeliveryDeps {
-  /** Asks notification for the e-mail; resolves once notification confirmed it. */
-  send: (event: OrderPlaced) => Promise<void>;
+export interface MessageDeps {
+  /** Asks notification for the confirmation e-mail; resolves once notification confirmed it. */
+  sendConfirmation: (event: OrderPlaced) => Promise<void>;
   policy: RetryPolicy;
   /** Waits between attempts. It throws when the consumer is stopping: the message is then left uncommitted. */
   wait: (ms: number) => Promise<void>;
@@ -75,14 +75,14 @@ export function isNoAnswer(error: unknown): boolean {
  */
 export async function processMessage(
   value: Buffer | null,
-  { send, policy, wait, onRetry }: DeliveryDeps,
+  { sendConfirmation, policy, wait, onRetry }: MessageDeps,
 ): Promise<Outcome> {
   const parsed = parseOrderPlaced(value);
   if (!parsed.ok) return { kind: 'dead-letter', reason: parsed.reason, error: parsed.error, attempts: 1 };
   let failedAnswers = 0;
   for (let attempt = 1; ; attempt++) {
     try {
-      await send(parsed.event);
+      await sendConfirmation(parsed.event);
       return { kind: 'delivered', attempts: attempt };
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
