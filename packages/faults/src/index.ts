@@ -4,8 +4,11 @@ import { z } from 'zod';
 
 /** The request header that asks for faults, honoured only where `FAULT_INJECTION_HEADER=enabled`. */
 export const FAULT_HEADER = 'x-fault';
-/** eshop turns the header into this baggage entry, which travels with every call and with the Kafka message. */
-export const FAULT_BAGGAGE_KEY = 'eshop.fault';
+/**
+ * The faults a request asked for: eshop turns the header into this baggage entry, which travels with every call
+ * and with the Kafka message, and lands as an attribute on every span it reaches.
+ */
+export const FAULT_REQUEST_KEY = 'eshop.fault.requested';
 /** On a span where a fault struck: the fault's name, where its setting came from, and the setting. */
 export const FAULT_ATTRIBUTE = 'eshop.fault';
 export const FAULT_SOURCE_ATTRIBUTE = 'eshop.fault.source';
@@ -128,19 +131,19 @@ export function formatFaultRequest(request: FaultRequest): string {
     .join(',');
 }
 
-/** `ctx` carrying `request` as the `eshop.fault` baggage entry, or carrying none when `request` is undefined. */
+/** `ctx` carrying `request` as the `eshop.fault.requested` baggage entry, or none when `request` is undefined. */
 export function withFaultRequest(ctx: Context, request: FaultRequest | undefined): Context {
   const baggage = propagation.getBaggage(ctx) ?? propagation.createBaggage();
   const next =
     request && Object.keys(request).length > 0
-      ? baggage.setEntry(FAULT_BAGGAGE_KEY, { value: formatFaultRequest(request) })
-      : baggage.removeEntry(FAULT_BAGGAGE_KEY);
+      ? baggage.setEntry(FAULT_REQUEST_KEY, { value: formatFaultRequest(request) })
+      : baggage.removeEntry(FAULT_REQUEST_KEY);
   return propagation.setBaggage(ctx, next);
 }
 
 /** The faults the active request asked for, read from its baggage; none when the entry is absent or malformed. */
 export function requestedFaults(ctx: Context = context.active()): FaultRequest {
-  const value = propagation.getBaggage(ctx)?.getEntry(FAULT_BAGGAGE_KEY)?.value;
+  const value = propagation.getBaggage(ctx)?.getEntry(FAULT_REQUEST_KEY)?.value;
   if (!value) return {};
   const parsed = parseFaultRequest(value);
   return parsed.success ? parsed.data : {};
@@ -149,7 +152,7 @@ export function requestedFaults(ctx: Context = context.active()): FaultRequest {
 export interface FaultSwitchOptions {
   /** The setting at start, from the fault's variable. */
   setting: number;
-  /** Whether a request may set it through the `eshop.fault` baggage entry (`FAULT_INJECTION_HEADER=enabled`). */
+  /** Whether a request may set it through the `eshop.fault.requested` baggage entry (`FAULT_INJECTION_HEADER=enabled`). */
   perRequest: boolean;
   random?: () => number;
 }

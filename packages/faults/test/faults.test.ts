@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { recordSpans } from '@eshop/testing';
 import {
-  FAULT_BAGGAGE_KEY,
+  FAULT_REQUEST_KEY,
   FAULTS,
   faultEnv,
   faultFromEnv,
@@ -15,10 +15,10 @@ import {
 
 const spans = recordSpans();
 
-/** Runs `fn` inside a span whose context carries `baggage` as the `eshop.fault` entry. */
+/** Runs `fn` inside a span whose context carries `baggage` as the `eshop.fault.requested` entry. */
 function withFaultBaggage<T>(value: string | undefined, fn: () => T): T {
   const baggage =
-    value === undefined ? propagation.createBaggage() : propagation.createBaggage({ [FAULT_BAGGAGE_KEY]: { value } });
+    value === undefined ? propagation.createBaggage() : propagation.createBaggage({ [FAULT_REQUEST_KEY]: { value } });
   return context.with(propagation.setBaggage(context.active(), baggage), () =>
     trace.getTracer('test').startActiveSpan('request', (span) => {
       try {
@@ -138,7 +138,7 @@ describe('FaultSwitch', () => {
   });
 });
 
-describe('the eshop.fault baggage entry', () => {
+describe('the eshop.fault.requested baggage entry', () => {
   it('is set from a request and removed when there is none', () => {
     const set = withFaultRequest(context.active(), { 'payment-declined': 100 });
     assert.deepEqual(requestedFaults(set), { 'payment-declined': 100 });
@@ -146,7 +146,7 @@ describe('the eshop.fault baggage entry', () => {
   });
 
   it('is ignored when malformed', () => {
-    const baggage = propagation.createBaggage({ [FAULT_BAGGAGE_KEY]: { value: 'nonsense=1' } });
+    const baggage = propagation.createBaggage({ [FAULT_REQUEST_KEY]: { value: 'nonsense=1' } });
     assert.deepEqual(requestedFaults(propagation.setBaggage(context.active(), baggage)), {});
   });
 });

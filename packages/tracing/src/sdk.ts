@@ -6,7 +6,7 @@ import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import { DLQ_HEADERS, ORDER_ID_KEY, QUEUE_TIME_ATTRIBUTE } from '@eshop/events';
-import { FAULT_BAGGAGE_KEY } from '@eshop/faults';
+import { FAULT_REQUEST_KEY } from '@eshop/faults';
 import { logger } from '@eshop/logger';
 import { readTracingConfig } from './config';
 import { createPropagator } from './propagation';
@@ -19,7 +19,7 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): NodeSDK {
   const sdk = new NodeSDK({
     textMapPropagator: createPropagator(config.propagators),
     spanProcessors: [
-      new BaggageAttributesProcessor([ORDER_ID_KEY, FAULT_BAGGAGE_KEY]),
+      new BaggageAttributesProcessor([ORDER_ID_KEY, FAULT_REQUEST_KEY]),
       // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT; its default, localhost:4317, is the native Jaeger.
       new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: config.batchDelayMs }),
     ],

@@ -96,7 +96,7 @@ describe('billing', () => {
     spans.reset();
     const response = await send(url(), '/payment', {
       json: { ...CHARGE, orderId: 'declined' },
-      headers: { baggage: 'eshop.fault=payment-declined' },
+      headers: { baggage: 'eshop.fault.requested=payment-declined' },
     });
     assertProblem(response, 402);
     assert.equal((await send(url(), '/payment/declined')).status, 404);

@@ -71,7 +71,7 @@ describe('delivery', () => {
     spans.reset();
     const response = await send(url(), '/arrangeDelivery', {
       json: { ...REQUEST, orderId: 'slow' },
-      headers: { baggage: 'eshop.fault=delivery-slow%3D30' },
+      headers: { baggage: 'eshop.fault.requested=delivery-slow%3D30' },
     });
     assert.equal(response.status, 201);
     const server = spans.spans().find((s) => s.name === 'POST /arrangeDelivery');

@@ -1,5 +1,11 @@
 import { context, trace } from '@opentelemetry/api';
-import { FAULT_ATTRIBUTE, FAULT_HEADER, formatFaultRequest, parseFaultRequest, withFaultRequest } from '@eshop/faults';
+import {
+  FAULT_HEADER,
+  FAULT_REQUEST_KEY,
+  formatFaultRequest,
+  parseFaultRequest,
+  withFaultRequest,
+} from '@eshop/faults';
 import { createServiceApp, fieldProblems, HttpError, validateBody } from '@eshop/http';
 import { logger } from '@eshop/logger';
 import { Router, type RequestHandler } from 'express';
@@ -13,7 +19,7 @@ export interface AppOptions {
 
 export function createApp(checkout: Checkout, { faultHeader = false }: AppOptions = {}) {
   const routes = Router();
-  const faults = requestedFaults(faultHeader);
+  const faults = acceptFaultHeader(faultHeader);
   routes.post('/checkout', faults, validateBody(orderSchema), async (req, res) => {
     res.status(201).json(await checkout.place(req.body as Order));
   });
@@ -24,10 +30,10 @@ export function createApp(checkout: Checkout, { faultHeader = false }: AppOption
 }
 
 /**
- * Turns `x-fault` into the `eshop.fault` baggage entry that every call and the Kafka message carry, when
- * allowed. eshop is where requests come in: an `eshop.fault` entry sent from outside never goes further.
+ * Turns `x-fault` into the `eshop.fault.requested` baggage entry that every call and the Kafka message carry,
+ * when allowed. eshop is where requests come in: such an entry sent from outside never goes further.
  */
-function requestedFaults(allowed: boolean): RequestHandler {
+function acceptFaultHeader(allowed: boolean): RequestHandler {
   return (req, _res, next) => {
     const header = req.get(FAULT_HEADER);
     if (header !== undefined && !allowed) {
@@ -44,7 +50,7 @@ function requestedFaults(allowed: boolean): RequestHandler {
         });
       }
       request = parsed.data;
-      trace.getActiveSpan()?.setAttribute(FAULT_ATTRIBUTE, formatFaultRequest(request));
+      trace.getActiveSpan()?.setAttribute(FAULT_REQUEST_KEY, formatFaultRequest(request));
     }
     context.with(withFaultRequest(context.active(), request), next);
   };

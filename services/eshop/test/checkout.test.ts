@@ -225,11 +225,11 @@ describe('checkout', () => {
   it('carries x-fault to every call as baggage, and notes it on the checkout span', async () => {
     await send(url(), '/checkout', { json: ORDER, headers: { 'x-fault': 'delivery-slow=10' } });
     assert.deepEqual(services.faultsSeen, Array(4).fill({ 'delivery-slow': 10 }));
-    assert.equal(serverSpan().attributes['eshop.fault'], 'delivery-slow=10');
+    assert.equal(serverSpan().attributes['eshop.fault.requested'], 'delivery-slow=10');
   });
 
-  it('drops an eshop.fault baggage entry sent from outside when there is no x-fault', async () => {
-    await send(url(), '/checkout', { json: ORDER, headers: { baggage: 'eshop.fault=payment-declined' } });
+  it('drops an eshop.fault.requested baggage entry sent from outside when there is no x-fault', async () => {
+    await send(url(), '/checkout', { json: ORDER, headers: { baggage: 'eshop.fault.requested=payment-declined' } });
     assert.deepEqual(services.faultsSeen[0], {});
   });
 });
@@ -243,10 +243,10 @@ describe('checkout with per-request faults disabled', () => {
   });
   after(() => server.close());
 
-  it('ignores x-fault and any eshop.fault baggage', async () => {
+  it('ignores x-fault and any eshop.fault.requested baggage', async () => {
     const response = await send(`http://localhost:${server.port}`, '/checkout', {
       json: ORDER,
-      headers: { 'x-fault': 'payment-declined', baggage: 'eshop.fault=payment-declined' },
+      headers: { 'x-fault': 'payment-declined', baggage: 'eshop.fault.requested=payment-declined' },
     });
     assert.equal(response.status, 201);
     assert.deepEqual(services.faultsSeen[0], {});

@@ -117,7 +117,7 @@ describe('inventory', () => {
     const before = await inStock(url(), 'SKU-4');
     const response = await send(url(), '/createOrder', {
       json: { orderId: 'faulty', items: [{ sku: 'SKU-4', quantity: 1 }] },
-      headers: { baggage: 'eshop.fault=out-of-stock%3D100' },
+      headers: { baggage: 'eshop.fault.requested=out-of-stock%3D100' },
     });
     assertProblem(response, 409, 'items');
     assert.equal(await inStock(url(), 'SKU-4'), before);

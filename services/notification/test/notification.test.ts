@@ -61,7 +61,7 @@ describe('notification', () => {
     spans.reset();
     const response = await send(url(), '/sendEmail', {
       json: { ...EMAIL, orderId: 'failing' },
-      headers: { baggage: 'eshop.fault=email-fails' },
+      headers: { baggage: 'eshop.fault.requested=email-fails' },
     });
     assertProblem(response, 503);
     assert.equal(response.headers.get('retry-after'), '1');
