@@ -11,10 +11,10 @@ import type { Schedule } from './schedule';
 export function createApp(schedule: Schedule) {
   const routes = Router();
   routes.post('/arrangeDelivery', validateBody(deliveryRequestSchema), async (req, res) => {
-    res.status(201).json(await schedule.arrange(req.body as DeliveryRequest));
+    res.status(201).json(await schedule.arrangeDelivery(req.body as DeliveryRequest));
   });
   routes.post('/cancelDelivery', validateBody(cancelDeliveryRequestSchema), (req, res) => {
-    res.json(schedule.cancel((req.body as CancelDeliveryRequest).orderId));
+    res.json(schedule.cancelDelivery((req.body as CancelDeliveryRequest).orderId));
   });
   return createServiceApp({ routes });
 }

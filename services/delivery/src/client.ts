@@ -7,9 +7,10 @@ export type { Cancellation, Delivery, DeliveryRequest } from './api';
 export function createDeliveryClient(baseUrl: string, options?: JsonClientOptions) {
   const http = createJsonClient('delivery', baseUrl, options);
   return {
-    arrange: (request: DeliveryRequest) =>
+    arrangeDelivery: (request: DeliveryRequest) =>
       http.post<Delivery>('/arrangeDelivery', request, { idempotencyKey: request.orderId }),
-    cancel: (orderId: string) => http.post<Cancellation>('/cancelDelivery', { orderId }, { idempotencyKey: orderId }),
+    cancelDelivery: (orderId: string) =>
+      http.post<Cancellation>('/cancelDelivery', { orderId }, { idempotencyKey: orderId }),
   };
 }
 

@@ -16,7 +16,7 @@ export class Schedule {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async arrange({ orderId, items }: DeliveryRequest): Promise<Delivery> {
+  async arrangeDelivery({ orderId, items }: DeliveryRequest): Promise<Delivery> {
     // Before the work, as a slow dependency would be: a caller that gave up has cancelled by the time it is done.
     await this.slow.delay();
     if (this.cancelled.has(orderId)) {
@@ -37,7 +37,7 @@ export class Schedule {
   }
 
   /** Cancels an order's delivery; an order not arranged yet never will be. */
-  cancel(orderId: string): Cancellation {
+  cancelDelivery(orderId: string): Cancellation {
     const arranged = this.byOrder.has(orderId);
     this.cancelled.add(orderId);
     return { orderId, status: arranged ? 'cancelled' : 'nothing-arranged' };

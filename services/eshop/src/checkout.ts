@@ -66,8 +66,8 @@ export class Checkout {
         const shipment = await step(
           undo,
           'delivery',
-          () => delivery.arrange({ orderId, items: order.items }),
-          () => delivery.cancel(orderId),
+          () => delivery.arrangeDelivery({ orderId, items: order.items }),
+          () => delivery.cancelDelivery(orderId),
         );
         outbox.add({
           type: 'OrderPlaced',

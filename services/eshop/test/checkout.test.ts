@@ -44,9 +44,9 @@ function fakes() {
     refund: (orderId) => run('billing.refund', undefined, { orderId, status: 'refunded' as const }),
   } satisfies BillingClient;
   const delivery = {
-    arrange: ({ orderId }) =>
-      run('delivery.arrange', fail.delivery, { deliveryId: 'd', orderId, estimatedDelivery: '2030-01-01' }),
-    cancel: (orderId) => run('delivery.cancel', undefined, { orderId, status: 'cancelled' as const }),
+    arrangeDelivery: ({ orderId }) =>
+      run('delivery.arrangeDelivery', fail.delivery, { deliveryId: 'd', orderId, estimatedDelivery: '2030-01-01' }),
+    cancelDelivery: (orderId) => run('delivery.cancelDelivery', undefined, { orderId, status: 'cancelled' as const }),
   } satisfies DeliveryClient;
   // Synchronous, as the real one: a SQLite commit.
   const outbox = {
@@ -145,7 +145,12 @@ describe('checkout', () => {
   it('places an order: three steps, one event, no compensation', async () => {
     const response = await send(url(), '/checkout', { json: ORDER });
     assert.equal(response.status, 201);
-    assert.deepEqual(services.calls, ['inventory.createOrder', 'billing.charge', 'delivery.arrange', 'outbox.add']);
+    assert.deepEqual(services.calls, [
+      'inventory.createOrder',
+      'billing.charge',
+      'delivery.arrangeDelivery',
+      'outbox.add',
+    ]);
     assert.equal(services.stored.length, 1);
     assert.equal(compensations().length, 0);
   });
@@ -183,7 +188,7 @@ describe('checkout', () => {
     const response = await send(url(), '/checkout', { json: ORDER });
     assertProblem(response, 503);
     assert.equal(response.headers.get('retry-after'), '5');
-    assert.deepEqual(services.calls.slice(3), ['delivery.cancel', 'billing.refund', 'inventory.releaseOrder']);
+    assert.deepEqual(services.calls.slice(3), ['delivery.cancelDelivery', 'billing.refund', 'inventory.releaseOrder']);
     assert.deepEqual(
       compensations().map((span) => span.name),
       ['compensate delivery', 'compensate billing', 'compensate inventory'],
@@ -217,7 +222,7 @@ describe('checkout', () => {
     const response = await send(url(), '/checkout', { json: ORDER });
     assertProblem(response, 503);
     assert.equal(response.headers.get('retry-after'), '5');
-    assert.deepEqual(services.calls.slice(4), ['delivery.cancel', 'billing.refund', 'inventory.releaseOrder']);
+    assert.deepEqual(services.calls.slice(4), ['delivery.cancelDelivery', 'billing.refund', 'inventory.releaseOrder']);
     assert.equal(serverSpan().attributes['eshop.checkout.failure'], 'checkout_failed');
     assert.equal(services.stored.length, 0);
   });

@@ -12,10 +12,10 @@ export function createApp(stock: Stock) {
   const routes = Router();
   routes.post('/createOrder', validateBody(createOrderRequestSchema), (req, res) => {
     const { orderId, items } = req.body as CreateOrderRequest;
-    res.status(201).json(stock.reserve(orderId, items));
+    res.status(201).json(stock.createOrder(orderId, items));
   });
   routes.post('/releaseOrder', validateBody(releaseOrderRequestSchema), (req, res) => {
-    res.json(stock.release((req.body as ReleaseOrderRequest).orderId));
+    res.json(stock.releaseOrder((req.body as ReleaseOrderRequest).orderId));
   });
   routes.get('/catalog', (_req, res) => {
     res.json(stock.catalog());

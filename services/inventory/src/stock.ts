@@ -42,7 +42,7 @@ export class Stock {
   }
 
   /** Reserves the items of an order; asking again for the same order returns the first reservation. */
-  reserve(orderId: string, items: OrderItem[]): Reservation {
+  createOrder(orderId: string, items: OrderItem[]): Reservation {
     if (this.released.has(orderId)) {
       throw new HttpError(409, 'Order released', {
         detail: 'this order was released and cannot be reserved again',
@@ -102,7 +102,7 @@ export class Stock {
   }
 
   /** Puts an order's units back, once however often it is asked; an order not reserved yet never will be. */
-  release(orderId: string): Release {
+  releaseOrder(orderId: string): Release {
     const reservation = this.reservations.get(orderId);
     if (reservation && !this.released.has(orderId)) {
       for (const { sku, quantity } of reservation.items) this.units.set(sku, (this.units.get(sku) ?? 0) + quantity);
