@@ -134,15 +134,6 @@ const BAD_INPUTS: BadInput[] = [
     field: 'amount',
   },
   {
-    service: 'billing',
-    name: 'a malformed Idempotency-Key',
-    path: '/payment',
-    body: JSON.stringify({ orderId: 'o', amount: 1, currency: 'EUR' }),
-    headers: { ...json, 'idempotency-key': 'has spaces' },
-    status: 400,
-    field: 'headers.idempotency-key',
-  },
-  {
     service: 'delivery',
     name: 'an empty item list',
     path: '/arrangeDelivery',

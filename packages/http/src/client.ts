@@ -2,9 +2,6 @@ import axios, { isAxiosError, type AxiosError, type AxiosInstance } from 'axios'
 import axiosRetry, { exponentialDelay } from 'axios-retry';
 import { logger } from '@eshop/logger';
 
-/** The header that makes a POST safe to repeat: the callee answers a repeat as it answered the first. */
-export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
-
 /**
  * How a call to another service failed: it refused (4xx), failed (5xx, or the connection broke mid-way), timed
  * out, or could not be reached at all (nothing was sent, so nothing was done).
@@ -39,8 +36,11 @@ export class UpstreamError extends Error {
 }
 
 export interface CallOptions {
-  /** Sent as `Idempotency-Key`; only calls that carry one are retried. */
-  idempotencyKey?: string;
+  /**
+   * The callee answers a repeat of this call as it answered the first (each service does, by order id), so it may
+   * be retried. Only such calls are.
+   */
+  idempotent?: boolean;
 }
 
 export interface JsonClient {
@@ -53,8 +53,8 @@ export interface JsonClientOptions {
   timeoutMs?: number;
   /**
    * How many times to repeat an attempt that got no answer, timed out or got a 5xx, after 200 ms, 400 ms, ...
-   * Only calls with an idempotency key are repeated, since the callee does their work once whatever the
-   * number of attempts. Off (0) unless asked for.
+   * Only idempotent calls are repeated, since the callee does their work once whatever the number of attempts.
+   * Off (0) unless asked for.
    */
   retries?: number;
 }
@@ -66,7 +66,6 @@ function isTimeout(error: AxiosError): boolean {
 }
 
 function isRetryable(error: AxiosError): boolean {
-  if (!error.config?.headers?.[IDEMPOTENCY_KEY_HEADER]) return false;
   if (error.response) return error.response.status >= 500;
   return error.code !== 'ERR_CANCELED';
 }
@@ -114,11 +113,9 @@ export function createJsonClient(
     }
   };
   return {
-    post: (path, body, { idempotencyKey } = {}) =>
-      call(
-        http.post(path, body, idempotencyKey ? { headers: { [IDEMPOTENCY_KEY_HEADER]: idempotencyKey } } : {}),
-        `POST ${path}`,
-      ),
+    // axios-retry's own per-request setting: a call that is not idempotent is never repeated.
+    post: (path, body, { idempotent = false } = {}) =>
+      call(http.post(path, body, idempotent ? {} : { 'axios-retry': { retries: 0 } }), `POST ${path}`),
     get: (path) => call(http.get(path), `GET ${path}`),
   };
 }

@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { logger } from '@eshop/logger';
 import express, { type Express, type Router } from 'express';
-import { idempotency } from './idempotency';
 import { HttpError, problemHandler } from './problem';
 import { recordFailure } from './spans';
 import { traceHeaderCheck } from './trace-headers';
@@ -20,8 +19,8 @@ export interface ServiceAppOptions {
 
 /**
  * The express app every service shares: JSON bodies, `/healthz` and `/readyz`, a request log line, the W3C
- * `traceresponse` header, a warning for ignored trace headers, `Idempotency-Key` honoured on every POST, and
- * problem+json answers for every error, including unknown routes.
+ * `traceresponse` header, a warning for ignored trace headers, and problem+json answers for every error,
+ * including unknown routes.
  */
 export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16kb' }: ServiceAppOptions): Express {
   const app = express();
@@ -34,7 +33,7 @@ export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16
     const ready = await isReady();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
   });
-  app.use(requireJsonBody, express.json({ limit: bodyLimit, strict: true }), idempotency(), routes);
+  app.use(requireJsonBody, express.json({ limit: bodyLimit, strict: true }), routes);
   app.use((req, _res) => {
     throw new HttpError(404, 'Not found', { detail: `no route for ${req.method} ${req.path}` });
   });

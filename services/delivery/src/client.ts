@@ -8,9 +8,8 @@ export function createDeliveryClient(baseUrl: string, options?: JsonClientOption
   const http = createJsonClient('delivery', baseUrl, options);
   return {
     arrangeDelivery: (request: DeliveryRequest) =>
-      http.post<Delivery>('/arrangeDelivery', request, { idempotencyKey: request.orderId }),
-    cancelDelivery: (orderId: string) =>
-      http.post<Cancellation>('/cancelDelivery', { orderId }, { idempotencyKey: orderId }),
+      http.post<Delivery>('/arrangeDelivery', request, { idempotent: true }),
+    cancelDelivery: (orderId: string) => http.post<Cancellation>('/cancelDelivery', { orderId }, { idempotent: true }),
   };
 }
 

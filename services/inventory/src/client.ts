@@ -7,9 +7,8 @@ export type { CreateOrderRequest, Release, Reservation } from './api';
 export function createInventoryClient(baseUrl: string, options?: JsonClientOptions) {
   const http = createJsonClient('inventory', baseUrl, options);
   return {
-    createOrder: (request: CreateOrderRequest) =>
-      http.post<Reservation>('/createOrder', request, { idempotencyKey: request.orderId }),
-    releaseOrder: (orderId: string) => http.post<Release>('/releaseOrder', { orderId }, { idempotencyKey: orderId }),
+    createOrder: (request: CreateOrderRequest) => http.post<Reservation>('/createOrder', request, { idempotent: true }),
+    releaseOrder: (orderId: string) => http.post<Release>('/releaseOrder', { orderId }, { idempotent: true }),
   };
 }
 
