@@ -67,6 +67,11 @@ describe(`the image build steps (scripts/image/build.sh ${SERVICE})`, () => {
     // Compiled JavaScript only: no TypeScript sources or tests in the image.
     assert.ok(!existsSync(join(out, 'src')) && !existsSync(join(out, 'dist', 'test')));
     assert.ok(existsSync(join(out, 'node_modules', '@eshop', 'tracing', 'dist', 'src', 'register.js')));
+    // The tracing bootstrap reads what the service wants from its package.json, which must ship as written.
+    const manifest = (dir: string) =>
+      JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { tracing?: unknown };
+    assert.deepEqual(manifest(out).tracing, manifest(join(REPO_ROOT, 'services', SERVICE)).tracing);
+    assert.ok(manifest(out).tracing, 'the service asks for span attributes');
     // Production dependencies only: no compiler, no type packages, no test helpers.
     assert.ok(!existsSync(join(out, 'node_modules', 'typescript')) && !existsSync(join(out, 'node_modules', '@types')));
     const workspace = join(out, 'node_modules', '@eshop');

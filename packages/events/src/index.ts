@@ -8,7 +8,10 @@ export const ORDERS_DEAD_LETTER_TOPIC = 'orders.DLQ';
 /** The order id as a span attribute and as the baggage entry that carries it to every span downstream. */
 export const ORDER_ID_KEY = 'eshop.order.id';
 
-/** On a consumer span: how long its message waited in Kafka, from the producer's timestamp to processing. */
+/**
+ * On a consumer span: how long its message waited in Kafka, from the producer's timestamp to processing. The
+ * tracing bootstrap sets it because kafka-consumer's package.json names it (`tracing.queueTimeAttribute`).
+ */
 export const QUEUE_TIME_ATTRIBUTE = 'eshop.kafka.queue_time_ms';
 
 /** What kafka-consumer adds to a dead letter: why, where it came from, and how often it was tried. */

@@ -9,7 +9,7 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
 
 const REQUEST_ID_HEADER = 'x-request-id';
-const REQUEST_ID_KEY = createContextKey('eshop.request_id');
+const REQUEST_ID_KEY = createContextKey('x-request-id');
 // Envoy generates UUIDs; anything much longer or unprintable is not a request id worth forwarding.
 const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 

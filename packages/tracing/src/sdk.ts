@@ -5,21 +5,23 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
-import { DLQ_HEADERS, ORDER_ID_KEY, QUEUE_TIME_ATTRIBUTE } from '@eshop/events';
-import { FAULT_REQUEST_KEY } from '@eshop/faults';
-import { logger } from '@eshop/logger';
-import { readTracingConfig } from './config';
+import pino from 'pino';
+import { readServiceTracing, readTracingConfig, type ServiceTracing } from './config';
 import { createPropagator } from './propagation';
 import { BaggageAttributesProcessor } from './processors';
 
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
-export function startTracing(env: NodeJS.ProcessEnv = process.env): NodeSDK {
+export function startTracing(
+  env: NodeJS.ProcessEnv = process.env,
+  service: ServiceTracing = readServiceTracing(),
+): NodeSDK {
   const config = readTracingConfig(env);
+  const { queueTimeAttribute } = service;
   const sdk = new NodeSDK({
     textMapPropagator: createPropagator(config.propagators),
     spanProcessors: [
-      new BaggageAttributesProcessor([ORDER_ID_KEY, FAULT_REQUEST_KEY]),
+      new BaggageAttributesProcessor(service.baggageAttributes),
       // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT; its default, localhost:4317, is the native Jaeger.
       new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: config.batchDelayMs }),
     ],
@@ -35,13 +37,11 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): NodeSDK {
         ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER, ExpressLayerType.REQUEST_HANDLER],
       }),
       new KafkaJsInstrumentation({
-        // A dead letter's producer span says why, so the dead-lettering reads plainly in the message's trace.
-        producerHook: (span, { message }) => {
-          const reason = message.headers?.[DLQ_HEADERS.reason];
-          if (reason !== undefined) span.setAttribute('eshop.dlq.reason', String(reason));
-        },
+        // Here rather than in the service: in `eachBatch`, only this hook sees each message's own CONSUMER span.
         consumerHook: (span, { message }) => {
-          if (message.timestamp) span.setAttribute(QUEUE_TIME_ATTRIBUTE, Date.now() - Number(message.timestamp));
+          if (queueTimeAttribute && message.timestamp) {
+            span.setAttribute(queueTimeAttribute, Date.now() - Number(message.timestamp));
+          }
         },
       }),
     ],
@@ -55,7 +55,13 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): NodeSDK {
   return sdk;
 }
 
-const diagLog = logger.child({ component: 'opentelemetry' });
+// The SDK's own diagnostics, as JSON lines in the services' log format (level, time, service, msg).
+const diagLog = pino({
+  level: 'trace',
+  base: { service: process.env.OTEL_SERVICE_NAME, component: 'opentelemetry' },
+  timestamp: pino.stdTimeFunctions.isoTime,
+  formatters: { level: (label) => ({ level: label }) },
+});
 const diagToLogger: DiagLogger = {
   error: (message, ...args) => diagLog.error({ args }, message),
   warn: (message, ...args) => diagLog.warn({ args }, message),

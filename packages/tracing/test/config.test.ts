@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DiagLogLevel } from '@opentelemetry/api';
-import { readTracingConfig } from '../src/config';
+import { parseServiceTracing, readServiceTracing, readTracingConfig } from '../src/config';
 
 describe('readTracingConfig', () => {
   it('defaults to B3 then W3C propagation, a one-second batch and warnings', () => {
@@ -27,5 +30,28 @@ describe('readTracingConfig', () => {
     const config = readTracingConfig({ OTEL_BSP_SCHEDULE_DELAY: 'soon', OTEL_LOG_LEVEL: 'loud' });
     assert.equal(config.batchDelayMs, 1000);
     assert.equal(config.diagLogLevel, DiagLogLevel.WARN);
+  });
+});
+
+describe('readServiceTracing', () => {
+  it("reads the tracing field of the package.json nearest the service's main script", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eshop-tracing-'));
+    try {
+      const tracing = { baggageAttributes: ['app.order.id'], queueTimeAttribute: 'app.queue_time_ms' };
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'a-service', tracing }));
+      mkdirSync(join(dir, 'dist', 'src'), { recursive: true });
+      assert.deepEqual(readServiceTracing(join(dir, 'dist', 'src', 'main.js')), tracing);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('asks for nothing when the field is absent', () => {
+    assert.deepEqual(parseServiceTracing({}), { baggageAttributes: [] });
+  });
+
+  it('names a malformed field', () => {
+    assert.throws(() => parseServiceTracing({ tracing: { baggageAttributes: 'app.order.id' } }), /baggageAttributes/);
+    assert.throws(() => parseServiceTracing({ tracing: { queueTimeAttribute: 7 } }), /queueTimeAttribute/);
   });
 });
