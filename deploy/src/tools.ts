@@ -1,8 +1,10 @@
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CACHE_DIR } from '@eshop/scripts/paths';
 import { DEPLOY_DIR, runOk } from './run';
 
-// The validators, pinned. The Go ones come through the Go module proxy and are built on first use (the first
-// run of these tests on a fresh machine downloads them). kubernetes-validate is a PyPI package installed by .ci/run.
+// The validators, pinned, fetched on first use (the first run of these tests on a fresh machine downloads them):
+// the Go ones through the Go module proxy, kubernetes-validate from PyPI into a virtual environment in the cache.
 
 /** kustomize as embedded in kubectl 1.34: renders k8s/ exactly as `kubectl apply -k k8s/` would send it. */
 export const KUSTOMIZE = 'sigs.k8s.io/kustomize/kustomize/v5@v5.7.1';
@@ -10,7 +12,22 @@ export const KUSTOMIZE = 'sigs.k8s.io/kustomize/kustomize/v5@v5.7.1';
 export const ISTIO_API = 'istio.io/api@v1.29.2';
 /** The oldest Kubernetes the manifests are meant for (Istio 1.29 supports 1.31 and later). */
 export const KUBERNETES_VERSION = '1.31.0';
-export const KUBERNETES_VALIDATE_HINT = 'install it with: pip install kubernetes-validate==1.37.0';
+const KUBERNETES_VALIDATE = 'kubernetes-validate==1.37.0';
+
+/** The kubernetes-validate program, installed into the cache the first time it is asked for. */
+export function kubernetesValidateProgram(): string {
+  const venv = join(CACHE_DIR, 'kubernetes-validate-1.37.0');
+  // A virtual environment cannot be moved once made, so a marker says this one was finished.
+  const complete = join(venv, '.complete');
+  if (!existsSync(complete)) {
+    rmSync(venv, { recursive: true, force: true });
+    runOk('python3', ['-m', 'venv', venv], { hint: 'needs Python 3 with its venv module' });
+    const pip = join(venv, 'bin', 'pip');
+    runOk(pip, ['install', '--quiet', '--disable-pip-version-check', KUBERNETES_VALIDATE], { timeout: 600_000 });
+    writeFileSync(complete, '');
+  }
+  return join(venv, 'bin', 'kubernetes-validate');
+}
 
 /** Renders the kustomization into YAML. */
 export function kustomizeBuild(dir: string): string {

@@ -9,7 +9,7 @@ import { addressesIn, dataFileEnv, envProblems, expectedHost, SERVICES } from '.
 import { IstioSchemas } from '../src/istio';
 import { find, ISTIO_PORT_NAME, isIstio, isKind, type K8sObject, type Kinds, ofKind, parseObjects } from '../src/k8s';
 import { REPO_ROOT, run } from '../src/run';
-import { istioApiDir, KUBERNETES_VALIDATE_HINT, KUBERNETES_VERSION, kustomizeBuild } from '../src/tools';
+import { istioApiDir, kubernetesValidateProgram, KUBERNETES_VERSION, kustomizeBuild } from '../src/tools';
 
 const K8S_DIR = join(REPO_ROOT, 'k8s');
 const NAMESPACE = 'eshop';
@@ -33,9 +33,7 @@ function kubernetesValidate(objects: K8sObject[]): { status: number | null; outp
   try {
     const file = join(dir, 'objects.yaml');
     writeFileSync(file, objects.map((object) => stringify(object)).join('---\n'));
-    const result = run('kubernetes-validate', ['--strict', '--quiet', '-k', KUBERNETES_VERSION, file], {
-      hint: KUBERNETES_VALIDATE_HINT,
-    });
+    const result = run(kubernetesValidateProgram(), ['--strict', '--quiet', '-k', KUBERNETES_VERSION, file]);
     // On failure it also prints Python tracebacks with the whole schema: its ERROR lines say enough.
     return { status: result.status, output: result.stdout.trim() };
   } finally {
