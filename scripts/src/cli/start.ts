@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 
   stack = await Stack.start({ output: 'terminal', progress: say });
-  say(`Jaeger query API: ${stack.jaegerQueryUrl}/api/services  (no web UI natively: use \`pnpm trace <traceId>\`)`);
+  say(`Jaeger query API: ${stack.jaegerQueryUrl}/api/services  (no web UI natively: use \`npm run trace <traceId>\`)`);
   for (const [service, port] of Object.entries(SERVICE_PORTS)) say(`${service.padEnd(15)} http://localhost:${port}`);
   say(`ready: curl -s -X POST ${stack.url('eshop')}/checkout -H 'content-type: application/json' \\`);
   say(`         -d '{"email":"ada@example.com","items":[{"sku":"SKU-1","quantity":2}]}'`);

@@ -1,4 +1,4 @@
-// `pnpm trace <traceId>`: prints a trace's span tree from Jaeger's query API. Jaeger built from its Go module
+// `npm run trace <traceId>` (or `pnpm trace`): prints a trace's span tree from Jaeger's query API. Jaeger built from its Go module
 // has no web UI, so this is how a trace is seen natively.
 import { JaegerQuery } from '../jaeger';
 import { JAEGER_QUERY_URL } from '../paths';
@@ -8,7 +8,7 @@ async function main(): Promise<number> {
   const traceId = process.argv[2];
   if (!traceId || !/^[0-9a-f]{32}$/.test(traceId)) {
     console.error(
-      'usage: pnpm trace <traceId>   (32 hex digits, as in the checkout answer or its traceresponse header)',
+      'usage: npm run trace <traceId>   (32 hex digits, as in the checkout answer or its traceresponse header)',
     );
     return 2;
   }
