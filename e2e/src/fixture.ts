@@ -124,32 +124,6 @@ export function kafkaOf(stack: Stack, clientId: string): Kafka {
   return new Kafka({ clientId, brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
 }
 
-/**
- * Waits until kafka-consumer's group has committed every event on `orders` so far: only then has each had its
- * chance to be e-mailed, and the absence of an e-mail says something.
- */
-export async function consumerCaughtUp(stack: Stack): Promise<void> {
-  const admin = kafkaOf(stack, 'e2e-lag').admin();
-  await admin.connect();
-  try {
-    await poll(
-      'kafka-consumer to commit every event on orders',
-      async () => {
-        const [ends, [committed]] = await Promise.all([
-          admin.fetchTopicOffsets(ORDERS_TOPIC),
-          admin.fetchOffsets({ groupId: CONSUMER_GROUP, topics: [ORDERS_TOPIC] }),
-        ]);
-        const at = new Map(committed.partitions.map(({ partition, offset }) => [partition, Number(offset)]));
-        return ends.map(({ partition, offset }) => Number(offset) - Math.max(at.get(partition) ?? 0, 0));
-      },
-      (lags) => lags.every((lag) => lag === 0),
-      60_000,
-    );
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Reads `orders.DLQ` from its beginning, so a test can wait for the dead letter of an event. */
 export class DeadLetters {
   readonly messages: KafkaMessage[] = [];
