@@ -2,4 +2,3 @@ export { createJsonClient, UpstreamError, type JsonClient, type JsonClientOption
 export { fieldProblems, HttpError, validateBody, type FieldProblem } from './problem';
 export { createServiceApp, listen, main, runService, type RunningServer, type ServiceAppOptions } from './server';
 export { recordFailure } from './spans';
-export { inspectTraceHeaders } from './trace-headers';

@@ -6,7 +6,6 @@ import { logger } from '@eshop/logger';
 import express, { type Express, type Router } from 'express';
 import { HttpError, problemHandler } from './problem';
 import { recordFailure } from './spans';
-import { traceHeaderCheck } from './trace-headers';
 
 export interface ServiceAppOptions {
   /** The service's routes. */
@@ -19,13 +18,12 @@ export interface ServiceAppOptions {
 
 /**
  * The express app every service shares: JSON bodies, `/healthz` and `/readyz`, a request log line, the W3C
- * `traceresponse` header, a warning for ignored trace headers, and problem+json answers for every error,
- * including unknown routes.
+ * `traceresponse` header, and problem+json answers for every error, including unknown routes.
  */
 export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16kb' }: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(traceResponse, traceHeaderCheck, logRequest);
+  app.use(traceResponse, logRequest);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

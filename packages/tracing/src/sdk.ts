@@ -5,10 +5,12 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+import { IncomingMessage } from 'node:http';
 import pino from 'pino';
 import { readServiceTracing, readTracingConfig, type ServiceTracing } from './config';
 import { createPropagator } from './propagation';
 import { BaggageAttributesProcessor } from './processors';
+import { warnOfIgnoredTraceHeaders } from './trace-headers';
 
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
@@ -31,6 +33,10 @@ export function startTracing(
         ignoreIncomingRequestHook: (request) => PROBE_PATHS.has(request.url?.split('?')[0] ?? ''),
         // The request id on every server span, as Envoy records it on its own: one search finds both.
         headersToSpanAttributes: { server: { requestHeaders: ['x-request-id'] } },
+        // The propagators drop a trace header they cannot use without a word: say so in the service's log.
+        requestHook: (span, request) => {
+          if (request instanceof IncomingMessage) warnOfIgnoredTraceHeaders(log, span, request);
+        },
       }),
       // Only route names: a span per express middleware would crowd out the spans between services.
       new ExpressInstrumentation({
@@ -55,13 +61,15 @@ export function startTracing(
   return sdk;
 }
 
-// The SDK's own diagnostics, as JSON lines in the services' log format (level, time, service, msg).
-const diagLog = pino({
-  level: 'trace',
-  base: { service: process.env.OTEL_SERVICE_NAME, component: 'opentelemetry' },
+// JSON lines in the services' log format (level, time, service, msg): the trace-header warnings at LOG_LEVEL, and
+// the SDK's own diagnostics at the level OTEL_LOG_LEVEL sets for them.
+const log = pino({
+  level: process.env.LOG_LEVEL ?? 'info',
+  base: { service: process.env.OTEL_SERVICE_NAME },
   timestamp: pino.stdTimeFunctions.isoTime,
   formatters: { level: (label) => ({ level: label }) },
 });
+const diagLog = log.child({ component: 'opentelemetry' }, { level: 'trace' });
 const diagToLogger: DiagLogger = {
   error: (message, ...args) => diagLog.error({ args }, message),
   warn: (message, ...args) => diagLog.warn({ args }, message),

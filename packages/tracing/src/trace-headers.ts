@@ -1,14 +1,14 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import {
   defaultTextMapGetter,
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   trace,
+  type Span,
   type TextMapPropagator,
 } from '@opentelemetry/api';
-import { logger } from '@eshop/logger';
-import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
 
 /** Each trace-context format, by the header that names the trace, with the headers that travel with it. */
 const FORMATS: Record<string, string[]> = {
@@ -62,17 +62,17 @@ export function inspectTraceHeaders(
 }
 
 /**
- * Logs a warning when a request's trace headers were ignored, naming each and why, and whether the request
- * therefore runs in a fresh trace rather than the caller's. Never refuses a request for its trace headers.
+ * For the http instrumentation's `requestHook`: when the server span of an incoming request does not follow all
+ * its trace headers, logs one warning naming each ignored header and why, and whether the request therefore runs
+ * in a fresh trace rather than the caller's. Never refuses a request for its trace headers.
  */
-export const traceHeaderCheck: RequestHandler = (req, _res, next) => {
-  const { ignored, freshTrace } = inspectTraceHeaders(req.headers, trace.getActiveSpan()?.spanContext().traceId);
-  if (ignored.length > 0) {
-    // The reasons only, never the values: they come from outside and may be huge or hostile.
-    logger.warn(
-      { ignored, fresh_trace: freshTrace, method: req.method, path: req.path },
-      freshTrace ? 'ignored trace headers: the request starts a fresh trace' : 'ignored trace headers',
-    );
-  }
-  next();
-};
+export function warnOfIgnoredTraceHeaders(log: Logger, span: Span, request: IncomingMessage): void {
+  const { traceId, spanId } = span.spanContext();
+  const { ignored, freshTrace } = inspectTraceHeaders(request.headers, traceId);
+  if (ignored.length === 0) return;
+  // The reasons only, never the values: they come from outside and may be huge or hostile.
+  log.warn(
+    { trace_id: traceId, span_id: spanId, ignored, fresh_trace: freshTrace, method: request.method, path: request.url },
+    freshTrace ? 'ignored trace headers: the request starts a fresh trace' : 'ignored trace headers',
+  );
+}
