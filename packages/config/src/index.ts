@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
 
 /** An environment shape: every variable a service reads, with its default. */
@@ -54,6 +57,18 @@ export const DATA_FILE = 'data file';
  * set it, to a path on a volume that outlives the container.
  */
 export const dataFile = (fallback: string) => z.string().min(1).default(fallback).describe(DATA_FILE);
+
+/**
+ * Opens a data file as a SQLite database (its folder made if need be; `:memory:` for tests) and creates its
+ * tables with `schema`. WAL lets readers read while a write goes on; `synchronous = FULL` puts each commit on disk
+ * before it returns, so what a service answered after a write survives a crash.
+ */
+export function openDataFile(path: string, schema: string): DatabaseSync {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; ${schema}`);
+  return db;
+}
 
 /**
  * The variables every service reads beside its own schema: the standard OpenTelemetry ones read by the tracing

@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { setTimeout as delay } from 'node:timers/promises';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { openDataFile } from '@eshop/config';
 import { ORDERS_TOPIC, type OrderPlaced } from '@eshop/events';
 import { logger } from '@eshop/logger';
 import type { Producer } from 'kafkajs';
@@ -48,19 +47,16 @@ export class OrderOutbox {
     path: string,
     private readonly producer: Producer,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
-    // FULL: a commit is on disk before `add` returns, and so before the checkout answers 201.
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = FULL;
-      CREATE TABLE IF NOT EXISTS outbox (
+    // A commit is on disk before `add` returns, and so before the checkout answers 201.
+    this.db = openDataFile(
+      path,
+      `CREATE TABLE IF NOT EXISTS outbox (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         order_id TEXT NOT NULL,
         event TEXT NOT NULL,
         carrier TEXT NOT NULL
-      );
-    `);
+      )`,
+    );
     this.insert = this.db.prepare('INSERT INTO outbox (order_id, event, carrier) VALUES (?, ?, ?)');
     this.oldest = this.db.prepare('SELECT seq, order_id, event, carrier FROM outbox ORDER BY seq LIMIT ?');
     this.remove = this.db.prepare('DELETE FROM outbox WHERE seq = ?');

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
+import { openDataFile } from '@eshop/config';
 import { noFault, type FaultSwitch } from '@eshop/faults';
 import { HttpError } from '@eshop/http';
 import type { SendEmailRequest, SentEmail } from './api';
@@ -28,13 +27,9 @@ export class Mailbox {
     path: string,
     private readonly failures: FaultSwitch = noFault('email-fails'),
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
-    // WAL lets `GET /emails` read while an e-mail is written; FULL syncs each commit to disk before it returns.
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = FULL;
-      CREATE TABLE IF NOT EXISTS emails (
+    this.db = openDataFile(
+      path,
+      `CREATE TABLE IF NOT EXISTS emails (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         order_id TEXT NOT NULL UNIQUE,
         email_id TEXT NOT NULL,
@@ -42,8 +37,8 @@ export class Mailbox {
         recipient TEXT NOT NULL,
         subject TEXT NOT NULL,
         sent_at TEXT NOT NULL
-      );
-    `);
+      )`,
+    );
     this.byOrder = this.db.prepare('SELECT * FROM emails WHERE order_id = ?');
     this.newest = this.db.prepare('SELECT * FROM emails ORDER BY seq DESC LIMIT ?');
     this.insert = this.db.prepare(
