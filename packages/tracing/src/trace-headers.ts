@@ -35,12 +35,12 @@ export interface TraceHeaderReport {
 /**
  * The trace headers of a request that its trace does not follow, as the propagators themselves judge them, one
  * format at a time: one they cannot read, and one naming another trace than `traceId`, the trace the request
- * runs in, when known (when W3C and B3 disagree, the last propagator configured wins). The propagators say neither: they
+ * runs in (when W3C and B3 disagree, the last propagator configured wins). The propagators say neither: they
  * start a fresh trace, or follow the other header, without a word.
  */
 export function inspectTraceHeaders(
   headers: IncomingHttpHeaders,
-  traceId: string | undefined,
+  traceId: string,
   propagator: Pick<TextMapPropagator, 'extract'> = propagation,
 ): TraceHeaderReport {
   const ignored: IgnoredHeader[] = [];
@@ -52,7 +52,7 @@ export function inspectTraceHeaders(
     const named = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter));
     if (!named || !isSpanContextValid(named)) {
       ignored.push({ header, reason: 'not a trace context the propagators can read' });
-    } else if (traceId !== undefined && named.traceId !== traceId) {
+    } else if (named.traceId !== traceId) {
       ignored.push({ header, reason: 'names another trace than the one the request follows' });
     } else {
       followed = true;
