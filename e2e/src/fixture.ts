@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -55,12 +56,16 @@ export function useStack(name: string, options: Omit<StackOptions, 'output' | 'r
   return context;
 }
 
-/** Polls `read` until `accept` takes what it returns, or fails naming `what` and the last value seen. */
+/**
+ * Polls `read` every `intervalMs` until `accept` takes what it returns, or fails naming `what` and the last value
+ * seen.
+ */
 export async function poll<T>(
   what: string,
   read: () => T | Promise<T>,
   accept: (value: T) => boolean,
   timeoutMs = DEADLINE_MS,
+  intervalMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
@@ -77,7 +82,7 @@ export async function poll<T>(
       const seen = lastError instanceof Error ? String(lastError) : JSON.stringify(lastError ?? last)?.slice(0, 2000);
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
@@ -113,6 +118,13 @@ export async function checkout(
 
 export function emailsFor(stack: Stack, orderId: string): Promise<SentEmail[]> {
   return createNotificationClient(stack.url('notification')).emails({ orderId });
+}
+
+/** Every e-mail notification has sent, by order id (it keeps one per order). */
+export async function emailsByOrder(stack: Stack): Promise<Map<string, SentEmail>> {
+  const list = await createNotificationClient(stack.url('notification')).emails({ limit: 1000 });
+  assert.ok(list.length < 1000, 'fewer e-mails than one answer of GET /emails can list');
+  return new Map(list.map((email) => [email.orderId, email]));
 }
 
 /** The topics as a reader of them sees them, spelled out here rather than taken from the code under test. */

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { CACHE_DIR } from '@eshop/scripts/paths';
 import { SERVICE_PORTS, Stack } from '@eshop/scripts';
 import { emailsFor, ORDER, poll, postJson, type PlacedOrder } from '../src/fixture';
@@ -14,16 +13,13 @@ const ESHOP = `http://localhost:${SERVICE_PORTS.eshop}`;
  * fresh stack, kafka-consumer's group may not have joined yet.
  */
 async function checkoutOnceEshopIsReady(): Promise<PlacedOrder> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const ready = await fetch(`${ESHOP}/readyz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error('eshop never answered ready');
-    await delay(20);
-  }
+  await poll(
+    'eshop to answer ready',
+    () => fetch(`${ESHOP}/readyz`).then((response) => response.ok),
+    (ready) => ready,
+    120_000,
+    20,
+  );
   const response = await postJson(`${ESHOP}/checkout`, ORDER);
   assert.equal(response.status, 201, JSON.stringify(response.body));
   return response.body as PlacedOrder;

@@ -9,6 +9,7 @@ import {
   CONSUMER_GROUP,
   DEAD_LETTER_TOPIC,
   DeadLetters,
+  emailsByOrder,
   emailsFor,
   kafkaOf,
   ORDER,
@@ -52,12 +53,7 @@ function newTraceContext() {
 
 const header = (headers: IHeaders | undefined, name: string) => headers?.[name]?.toString();
 
-/** All e-mails notification sent, by order id (the mailbox keeps one per order). */
-async function emails(): Promise<Map<string, SentEmail>> {
-  const response = await fetch(`${context.stack.url('notification')}/emails?limit=1000`);
-  const list = (await response.json()) as SentEmail[];
-  return new Map(list.map((email) => [email.orderId, email]));
-}
+const emails = () => emailsByOrder(context.stack);
 
 /** Waits until every one of `orderIds` has its e-mail, and checks that there is exactly one each. */
 async function allEmailed(orderIds: string[]): Promise<Map<string, SentEmail>> {

@@ -5,6 +5,7 @@ import type { ServiceName } from '@eshop/scripts';
 import {
   CONSUMER_GROUP,
   checkout,
+  emailsByOrder,
   emailsFor,
   kafkaOf,
   ORDERS_TOPIC,
@@ -28,13 +29,7 @@ const context = useStack('nothing-lost', {
 // A few hundred of these are placed: one unit each, so the stock lasts.
 const ONE_UNIT: Order = { email: 'ada@example.com', items: [{ sku: 'SKU-3', quantity: 1 }] };
 
-/** Every e-mail notification lists, by order id (one per order). */
-async function listedEmails(): Promise<Map<string, SentEmail>> {
-  const response = await fetch(`${context.stack.url('notification')}/emails?limit=1000`);
-  const list = (await response.json()) as SentEmail[];
-  assert.ok(list.length < 1000, 'the test placed fewer orders than GET /emails can list');
-  return new Map(list.map((email) => [email.orderId, email]));
-}
+const listedEmails = () => emailsByOrder(context.stack);
 
 /** What notification's ledger holds, read from its SQLite file: order id → e-mail id. */
 function ledger(): Map<string, string> {
