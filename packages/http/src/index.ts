@@ -1,4 +1,10 @@
-export { createJsonClient, UpstreamError, type JsonClient, type JsonClientOptions } from './client';
+export {
+  createJsonClient,
+  UpstreamError,
+  type JsonClient,
+  type JsonClientOptions,
+  type UpstreamFailure,
+} from './client';
 export { fieldProblems, HttpError, validateBody, type FieldProblem } from './problem';
 export { createServiceApp, listen, main, runService, type RunningServer, type ServiceAppOptions } from './server';
 export { recordFailure } from './spans';

@@ -1,4 +1,5 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { STATUS_CODES } from 'node:http';
+import type { RequestHandler } from 'express';
 import { z } from 'zod';
 
 export interface FieldProblem {
@@ -40,16 +41,6 @@ export class HttpError extends Error {
     this.headers = headers;
     this.errorType = errorType;
   }
-
-  toProblem() {
-    return {
-      type: 'about:blank',
-      title: this.title,
-      status: this.status,
-      detail: this.message,
-      ...(this.errors ? { errors: this.errors } : {}),
-    };
-  }
 }
 
 /** One problem per bad field, named by its path under `prefix` (the body when there is none). */
@@ -78,35 +69,28 @@ export function validateBody(schema: z.ZodType): RequestHandler {
   };
 }
 
-/**
- * Errors thrown by express's JSON parser (and the router), told apart by the `type` they set. Any other error
- * they mark as the client's (a 4xx status, e.g. a broken gzip body or an aborted upload) keeps its status.
- */
-function parserProblem(error: {
+interface ParserError {
   type?: unknown;
-  message?: unknown;
   status?: unknown;
   expose?: unknown;
-}): HttpError | undefined {
-  const message = typeof error.message === 'string' ? error.message : undefined;
-  switch (error.type) {
-    case 'entity.parse.failed':
-      return new HttpError(400, 'Malformed JSON', {
-        detail: 'the request body is not valid JSON',
-        errors: [{ field: '(body)', reason: 'not valid JSON' }],
-      });
-    case 'entity.too.large':
-      return new HttpError(413, 'Request body too large', { detail: message });
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new HttpError(415, 'Unsupported encoding', { detail: message });
-  }
-  if (typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
-    return new HttpError(error.status, 'Bad request', {
-      detail: error.expose === true && message ? message : 'the request cannot be read',
+  message?: unknown;
+}
+
+/**
+ * The problem for an error of express's JSON parser: malformed JSON names the body; any other error it marks as
+ * the client's (too large, an unsupported charset, a broken gzip body) keeps its status, titled by it.
+ */
+function parserProblem({ type, status, expose, message }: ParserError): HttpError | undefined {
+  if (type === 'entity.parse.failed') {
+    return new HttpError(400, 'Malformed JSON', {
+      detail: 'the request body is not valid JSON',
+      errors: [{ field: '(body)', reason: 'not valid JSON' }],
     });
   }
-  return undefined;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  return new HttpError(status, STATUS_CODES[status] ?? 'Bad Request', {
+    detail: expose === true && typeof message === 'string' ? message : 'the request cannot be read',
+  });
 }
 
 /** The problem a thrown error becomes: its own, the parser's, or a 500 that tells nothing of the internals. */
@@ -114,13 +98,4 @@ export function asProblem(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   const parsed = typeof error === 'object' && error !== null ? parserProblem(error) : undefined;
   return parsed ?? new HttpError(500, 'Internal error', { detail: 'unexpected error' });
-}
-
-/** Writes every error as problem+json; `onFailure` sees those that are the service's (5xx) or the operation's. */
-export function problemHandler(onFailure: (error: unknown, problem: HttpError) => void): ErrorRequestHandler {
-  return (error, _req, res, _next) => {
-    const problem = asProblem(error);
-    if (problem.status >= 500 || problem.errorType) onFailure(error, problem);
-    res.status(problem.status).set(problem.headers).type('application/problem+json').json(problem.toProblem());
-  };
 }

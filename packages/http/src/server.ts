@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { logger } from '@eshop/logger';
-import express, { type Express, type Router } from 'express';
-import { HttpError, problemHandler } from './problem';
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import { asProblem, HttpError } from './problem';
 import { recordFailure } from './spans';
 
 export interface ServiceAppOptions {
@@ -35,17 +35,7 @@ export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16
   app.use((req, _res) => {
     throw new HttpError(404, 'Not found', { detail: `no route for ${req.method} ${req.path}` });
   });
-  app.use(
-    problemHandler((error, problem) => {
-      recordFailure(
-        trace.getActiveSpan(),
-        error,
-        problem.errorType ?? (error instanceof Error ? error.name : 'unknown'),
-      );
-      if (problem.status >= 500 && !problem.errorType) logger.error({ err: error }, 'request failed');
-      else logger.warn({ status: problem.status, error_type: problem.errorType }, `request failed: ${problem.message}`);
-    }),
-  );
+  app.use(writeProblem);
   return app;
 }
 
@@ -59,31 +49,34 @@ const traceResponse: express.RequestHandler = (_req, res, next) => {
   next();
 };
 
-/** The matched route's pattern, e.g. `/orders/:id`. Express types `req.route` as `any`. */
-function routePattern(req: express.Request): string | undefined {
-  const route: unknown = req.route;
-  return typeof route === 'object' && route !== null && 'path' in route && typeof route.path === 'string'
-    ? route.path
-    : undefined;
-}
-
 const logRequest: express.RequestHandler = (req, res, next) => {
   if (req.path === '/healthz' || req.path === '/readyz') return next();
   const started = performance.now();
   // Bound to the request's context, so the line carries the request's trace_id and span_id.
   const done = context.bind(context.active(), () => {
-    logger.info(
-      {
-        method: req.method,
-        route: routePattern(req) ?? req.path,
-        status: res.statusCode,
-        duration_ms: Math.round(performance.now() - started),
-      },
-      'request',
-    );
+    // The matched route's pattern, e.g. `/orders/:id` (express types `req.route` as `any`).
+    const route = (req.route as { path?: string } | undefined)?.path ?? req.path;
+    const duration_ms = Math.round(performance.now() - started);
+    logger.info({ method: req.method, route, status: res.statusCode, duration_ms }, 'request');
   });
   res.once('finish', done);
   next();
+};
+
+/**
+ * Writes every error as an RFC 9457 problem+json answer. A failure of the service (5xx) or of what the request
+ * was for (an `errorType`) also marks the server span and is logged.
+ */
+const writeProblem: ErrorRequestHandler = (error, _req, res, _next) => {
+  const problem = asProblem(error);
+  const { status, title, errors, errorType } = problem;
+  if (status >= 500 && !errorType) logger.error({ err: error }, 'request failed');
+  else if (errorType) logger.warn({ status, error_type: errorType }, `request failed: ${problem.message}`);
+  if (status >= 500 || errorType) {
+    recordFailure(trace.getActiveSpan(), error, errorType ?? (error instanceof Error ? error.name : 'unknown'));
+  }
+  res.status(status).set(problem.headers).type('application/problem+json');
+  res.json({ type: 'about:blank', title, status, detail: problem.message, errors });
 };
 
 /** A request with a body must say it is JSON; an empty body (no length, or 0) is left to the schema to refuse. */

@@ -136,7 +136,7 @@ describe('createJsonClient', () => {
     const error = await client.post('/declined', {}, { idempotent: true }).catch((e: unknown) => e);
     assert.ok(error instanceof UpstreamError);
     assert.equal(error.status, 402);
-    assert.equal(error.refused, true);
+    assert.equal(error.failure, 'refused');
   });
 
   it('turns a call that takes too long into a timeout', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import type { BillingClient } from '@eshop/billing/client';
 import type { DeliveryClient } from '@eshop/delivery/client';
-import { HttpError, recordFailure, UpstreamError } from '@eshop/http';
+import { HttpError, recordFailure, UpstreamError, type UpstreamFailure } from '@eshop/http';
 import type { InventoryClient } from '@eshop/inventory/client';
 import { logger } from '@eshop/logger';
 import { ORDER_ID_KEY, type OrderPlaced } from '@eshop/events';
@@ -13,6 +13,8 @@ export const FAILURE_ATTRIBUTE = 'eshop.checkout.failure';
 
 /** How long a caller is asked to wait before it tries a checkout again after a 503. */
 const RETRY_AFTER_SECONDS = '5';
+/** The failures after which the callee surely did nothing, so there is nothing to undo. */
+const NOTHING_DONE: UpstreamFailure[] = ['refused', 'unreachable'];
 
 export interface CheckoutDependencies {
   inventory: InventoryClient;
@@ -120,7 +122,8 @@ async function step<T>(
     undo.push({ step: name, run: compensation });
     return result;
   } catch (error) {
-    if (!(error instanceof UpstreamError && error.didNothing)) undo.push({ step: name, run: compensation });
+    if (!(error instanceof UpstreamError && NOTHING_DONE.includes(error.failure)))
+      undo.push({ step: name, run: compensation });
     throw error;
   }
 }
@@ -152,7 +155,7 @@ async function compensate(undo: Undo[], orderId: string, reason: string): Promis
  */
 function asCheckoutError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof UpstreamError && error.refused) {
+  if (error instanceof UpstreamError && error.failure === 'refused') {
     const problem = (error.body ?? {}) as { title?: string; detail?: string; errors?: HttpError['errors'] };
     return new HttpError(error.status, problem.title ?? 'Checkout refused', {
       detail: problem.detail ?? error.message,

@@ -63,6 +63,7 @@ function fakes() {
 const refused = (service: string, status: number, title: string) =>
   new UpstreamError(
     service,
+    'refused',
     status,
     { title, detail: `${title}!`, errors: [{ field: 'items', reason: 'x' }] },
     `${service} answered ${status}`,
@@ -180,10 +181,10 @@ describe('checkout', () => {
   it('answers 503 with Retry-After when delivery times out, and undoes delivery, billing and inventory', async () => {
     services.fail.delivery = new UpstreamError(
       'delivery',
+      'timeout',
       0,
       undefined,
       'delivery did not answer within 1000 ms',
-      'timeout',
     );
     const response = await send(url(), '/checkout', { json: ORDER });
     assertProblem(response, 503);
@@ -200,10 +201,10 @@ describe('checkout', () => {
   it('answers 503 when billing cannot be reached, and releases the stock', async () => {
     services.fail.billing = new UpstreamError(
       'billing',
+      'unreachable',
       0,
       undefined,
       'billing did not answer (ECONNREFUSED)',
-      'unreachable',
     );
     assertProblem(await send(url(), '/checkout', { json: ORDER }), 503);
     // Nothing reached billing: only the reservation is undone.
@@ -212,7 +213,7 @@ describe('checkout', () => {
   });
 
   it('also refunds when billing failed mid-way, since it may have charged', async () => {
-    services.fail.billing = new UpstreamError('billing', 0, undefined, 'billing did not answer (ECONNRESET)', 'failed');
+    services.fail.billing = new UpstreamError('billing', 'failed', 0, undefined, 'billing did not answer (ECONNRESET)');
     assertProblem(await send(url(), '/checkout', { json: ORDER }), 503);
     assert.deepEqual(services.calls.slice(2), ['billing.refund', 'inventory.releaseOrder']);
   });

@@ -24,7 +24,13 @@ const EVENT: OrderPlaced = {
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
 const POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000 };
 const answered = (status: number) =>
-  new UpstreamError('notification', status, {}, `notification POST /sendEmail answered ${status}`);
+  new UpstreamError(
+    'notification',
+    status >= 500 ? 'failed' : 'refused',
+    status,
+    {},
+    `notification POST /sendEmail answered ${status}`,
+  );
 
 /** A notification that fails with `failures` in turn, then succeeds; and the waits asked of the consumer. */
 function script(...failures: Error[]) {
