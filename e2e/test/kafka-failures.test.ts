@@ -314,7 +314,7 @@ describe('kafka-consumer against a real broker', () => {
     // the last one waited behind all those before it. (Eight orders on three partitions: one has three or more.)
     const queueTimes = new Map<number, number[]>();
     consumerSpans.forEach((span, i) => {
-      const { partition } = places.get(orderIds[i]!)!;
+      const { partition } = places.get(orderIds[i])!;
       queueTimes.set(partition, [...(queueTimes.get(partition) ?? []), Number(span.tags['eshop.kafka.queue_time_ms'])]);
     });
     for (const [partition, times] of queueTimes) {
