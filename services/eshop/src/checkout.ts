@@ -15,7 +15,7 @@ export const FAILURE_ATTRIBUTE = 'eshop.checkout.failure';
 const RETRY_AFTER_SECONDS = '5';
 
 export interface CheckoutDependencies {
-  inventory: InventoryClient;
+  inventory: Pick<InventoryClient, 'createOrder' | 'releaseOrder'>;
   billing: BillingClient;
   delivery: DeliveryClient;
   /** Stores an accepted order's event durably, to be sent to Kafka (see `OrderOutbox`). */
