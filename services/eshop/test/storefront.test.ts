@@ -171,40 +171,47 @@ describe('the storefront API', () => {
 });
 
 describe('normaliseTrace', () => {
+  const traceID = 'b'.repeat(32);
+  const span = (
+    spanID: string,
+    operationName: string,
+    processID: string,
+    [startTime, duration]: [number, number],
+    references: JaegerTrace['spans'][number]['references'],
+    tags: Record<string, string | number>,
+  ) => ({
+    traceID,
+    spanID,
+    operationName,
+    processID,
+    startTime,
+    duration,
+    references,
+    tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+  });
   const trace: JaegerTrace = {
-    traceID: 'b'.repeat(32),
+    traceID,
     processes: { p1: { serviceName: 'kafka-consumer' }, p2: { serviceName: 'notification' } },
     spans: [
-      {
-        traceID: 'b'.repeat(32),
-        spanID: 'c2',
-        operationName: 'POST /sendEmail',
-        references: [{ refType: 'CHILD_OF', traceID: 'b'.repeat(32), spanID: 'c1' }],
-        startTime: 2_000,
-        duration: 300,
-        processID: 'p2',
-        tags: [
-          { key: 'span.kind', value: 'server' },
-          { key: 'http.response.status_code', value: 503 },
-          { key: 'otel.status_code', value: 'ERROR' },
-          { key: 'http.request.header.x-request-id', value: '["r-1"]' },
-        ],
-      },
-      {
-        traceID: 'b'.repeat(32),
-        spanID: 'c1',
-        operationName: 'process orders',
-        // In link mode: no parent, a link to the producer span of the checkout's trace.
-        references: [{ refType: 'FOLLOWS_FROM', traceID: 'a'.repeat(32), spanID: 'a1' }],
-        startTime: 1_000,
-        duration: 1_500,
-        processID: 'p1',
-        tags: [
-          { key: 'span.kind', value: 'consumer' },
-          { key: 'messaging.destination.name', value: 'orders' },
-          { key: 'eshop.kafka.queue_time_ms', value: 12 },
-        ],
-      },
+      span('c2', 'POST /sendEmail', 'p2', [2_000, 300], [{ refType: 'CHILD_OF', traceID, spanID: 'c1' }], {
+        'span.kind': 'server',
+        'http.response.status_code': 503,
+        'otel.status_code': 'ERROR',
+        'http.request.header.x-request-id': '["r-1"]',
+      }),
+      // In link mode: no parent, a link to the producer span of the checkout's trace.
+      span(
+        'c1',
+        'process orders',
+        'p1',
+        [1_000, 1_500],
+        [{ refType: 'FOLLOWS_FROM', traceID: 'a'.repeat(32), spanID: 'a1' }],
+        {
+          'span.kind': 'consumer',
+          'messaging.destination.name': 'orders',
+          'eshop.kafka.queue_time_ms': 12,
+        },
+      ),
     ],
   };
 
