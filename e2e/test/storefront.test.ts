@@ -119,6 +119,32 @@ describe('the storefront, in a real browser (Chromium)', () => {
     watched.assertStayedLocal();
   });
 
+  it('ships the page, its scripts and its stylesheet from eshop, in under 100 KB', async () => {
+    const watched = await browser.newPage();
+    const { page } = watched;
+    const shipped: Promise<[string, number]>[] = [];
+    page.on('response', (response) => {
+      if (['document', 'script', 'stylesheet'].includes(response.request().resourceType())) {
+        shipped.push(response.body().then((body) => [response.url(), body.length]));
+      }
+    });
+    await page.goto(`${env.stack.url('eshop')}/`);
+    await page.getByLabel('Quantity of Hand grinder').waitFor();
+    const files = await Promise.all(shipped);
+    const total = files.reduce((sum, [, bytes]) => sum + bytes, 0);
+    console.log(
+      `# the page ships ${total} bytes: ${files.map(([url, bytes]) => `${new URL(url).pathname} ${bytes}`).join(', ')}`,
+    );
+    assert.ok(
+      files.every(([url]) => url.startsWith(env.stack.url('eshop'))),
+      'everything comes from eshop',
+    );
+    assert.ok(files.some(([url]) => url.endsWith('.js')) && files.some(([url]) => url.endsWith('.css')));
+    assert.ok(total < 100_000, `${total} bytes`);
+    assert.deepEqual(watched.consoleErrors, []);
+    watched.assertStayedLocal();
+  });
+
   it("sends each of the page's requests with a traceparent of a new trace", async () => {
     const watched = await browser.newPage();
     const traceparents: string[] = [];
