@@ -21,16 +21,29 @@ const attributes = async (locator: Locator, name: string) =>
 const rowServices = (page: Page) => attributes(page.locator('#waterfall tr[data-service]'), 'data-service');
 
 describe('the storefront, in a real browser (Chromium)', () => {
-  const env = useStack('storefront', { serviceEnv: { inventory: { INITIAL_STOCK: String(INITIAL_STOCK) } } });
+  const env = useStack('storefront', {
+    serviceEnv: {
+      inventory: { INITIAL_STOCK: String(INITIAL_STOCK) },
+      // The teaching toggles: offered by eshop's page, played by billing.
+      eshop: { FAULT_INJECTION_HEADER: 'enabled' },
+      billing: { FAULT_INJECTION_HEADER: 'enabled' },
+    },
+  });
   const browser = useBrowser();
 
   /**
    * Fills the form on `/` as a person would, clicks "Place order" and returns /checkout's answer (its body is gone
    * once the page has moved on to the order's page, its headers are not).
    */
-  async function placeOrder(watched: WatchedPage, quantities: Record<string, number>, email: string) {
+  async function placeOrder(
+    watched: WatchedPage,
+    quantities: Record<string, number>,
+    email: string,
+    faults: string[] = [],
+  ) {
     const { page } = watched;
     await page.goto(`${env.stack.url('eshop')}/`);
+    for (const fault of faults) await page.getByRole('checkbox', { name: fault }).check();
     for (const [product, quantity] of Object.entries(quantities)) {
       await page.getByLabel(`Quantity of ${product}`).fill(String(quantity));
     }
@@ -186,6 +199,22 @@ describe('the storefront, in a real browser (Chromium)', () => {
     assert.deepEqual(
       watched.consoleErrors.map((error) => /status of (\d+)/.exec(error)?.[1] ?? error),
       ['409', '400'],
+    );
+    watched.assertStayedLocal();
+  });
+
+  it('offers the named faults, and sends the ticked ones with the order as x-fault', async () => {
+    const watched = await browser.newPage();
+    const { page } = watched;
+    const { response } = await placeOrder(watched, { 'Stoneware mug': 1 }, 'ada@example.com', ['payment-declined']);
+    assert.equal(await response.request().headerValue('x-fault'), 'payment-declined=100');
+    assert.equal(response.status(), 402);
+    const problem = page.getByRole('alert');
+    await problem.getByText('Payment declined').waitFor();
+    assert.match((await problem.textContent()) ?? '', /injected by the payment-declined fault/);
+    assert.deepEqual(
+      watched.consoleErrors.map((error) => /status of (\d+)/.exec(error)?.[1] ?? error),
+      ['402'],
     );
     watched.assertStayedLocal();
   });

@@ -38,7 +38,6 @@ main(async () => {
     delivery: createDeliveryClient(config.DELIVERY_URL, downstream),
     outbox,
   });
-  // Ready whether or not the broker is: a checkout needs only the outbox, which waits for the broker.
   const faultHeader = config.FAULT_INJECTION_HEADER === 'enabled';
   const storefront = storefrontRoutes({
     orders: outbox,
@@ -48,6 +47,7 @@ main(async () => {
     jaegerUiUrl: config.JAEGER_UI_URL,
     faultHeader,
   });
+  // Ready whether or not the broker is: a checkout needs only the outbox, which waits for the broker.
   const app = createApp(checkout, { faultHeader, storefront });
   await runService('eshop', app, config.PORT, async () => {
     await outbox.close();
