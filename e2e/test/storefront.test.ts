@@ -8,6 +8,8 @@ import { poll, traceWithSpans, useStack, type PlacedOrder } from '../src/fixture
 
 /** How long an order may take from the click to "E-mail sent" on its page. */
 const EMAIL_DEADLINE_MS = 30_000;
+/** Where the page is told Jaeger's web UI is (natively there is none: the links are checked, never followed). */
+const JAEGER_UI_URL = 'http://localhost:16686';
 /** Little stock, so that an order can ask for more than there is. */
 const INITIAL_STOCK = 50;
 
@@ -25,7 +27,7 @@ describe('the storefront, in a real browser (Chromium)', () => {
     serviceEnv: {
       inventory: { INITIAL_STOCK: String(INITIAL_STOCK) },
       // The teaching toggles: offered by eshop's page, played by billing.
-      eshop: { FAULT_INJECTION_HEADER: 'enabled' },
+      eshop: { FAULT_INJECTION_HEADER: 'enabled', JAEGER_UI_URL },
       billing: { FAULT_INJECTION_HEADER: 'enabled' },
     },
   });
@@ -76,6 +78,7 @@ describe('the storefront, in a real browser (Chromium)', () => {
       (shown) => SERVICES.every((service) => shown.includes(service)),
     );
     assert.equal(await page.locator('#trace-id').textContent(), placed.traceId);
+    assert.equal(await page.locator('#trace-id a').getAttribute('href'), `${JAEGER_UI_URL}/trace/${placed.traceId}`);
     for (const step of ['reserved', 'paid', 'delivery', 'published', 'consumed', 'email']) {
       assert.equal(await page.locator(`li[data-step="${step}"]`).getAttribute('data-state'), 'done', step);
     }
@@ -115,6 +118,11 @@ describe('the storefront, in a real browser (Chromium)', () => {
       'the consumer row is indented under the producer row',
     );
     await browser.screenshot(page, 'storefront-order.png');
+    const search = new URL(
+      (await page.getByRole('link', { name: 'Find by order id in Jaeger' }).getAttribute('href'))!,
+    );
+    assert.equal(`${search.origin}${search.pathname}`, `${JAEGER_UI_URL}/search`);
+    assert.deepEqual(JSON.parse(search.searchParams.get('tags')!), { 'eshop.order.id': placed.orderId });
 
     // The page's own requests started traces of their own: none joined the order's.
     const polls = watched.requests.filter((url) => url.includes('/api/orders/'));
