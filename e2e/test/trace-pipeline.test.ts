@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
 import type { Span } from '@eshop/scripts/jaeger';
+import { useBrowser } from '../src/browser';
 import { checkout, kafkaOf, ORDER, poll, traceWithSpans, useStack, type Order } from '../src/fixture';
 
 /** As in checkout-trace.test.ts: the same trace, whichever way its spans travel. */
@@ -44,6 +45,7 @@ function median(values: number[]): number {
 
 describe('spans through Kafka (TRACE_PIPELINE=kafka)', () => {
   const context = useStack('trace-pipeline', { tracePipeline: 'kafka' });
+  const browser = useBrowser();
 
   it('brings a checkout’s whole trace to Jaeger and to Zipkin, by way of the span topics', async () => {
     const { traceId } = await checkout(context.stack, ORDER);
@@ -83,6 +85,26 @@ describe('spans through Kafka (TRACE_PIPELINE=kafka)', () => {
     } finally {
       await consumer.disconnect();
     }
+  });
+
+  it('shows the trace in the Zipkin UI, the native trace UI, with every service', async () => {
+    const { traceId } = await checkout(context.stack, ORDER);
+    await poll(
+      `trace ${traceId} in Zipkin`,
+      () => zipkinTrace(traceId),
+      (found) => (found?.length ?? 0) >= SPANS_PER_CHECKOUT,
+    );
+    const watched = await browser.newPage();
+    const { page } = watched;
+    await page.goto(`http://localhost:9411/zipkin/traces/${traceId}`);
+    const shown = await poll(
+      'the trace page to list the six services',
+      async () => (await page.locator('body').innerText()).toLowerCase(),
+      (text) => SERVICES.every((service) => text.includes(service)),
+    );
+    assert.ok(shown.includes(traceId.slice(0, 16)) || shown.includes(traceId), 'the trace id is on the page');
+    await browser.screenshot(page, 'zipkin-trace.png');
+    watched.assertStayedLocal();
   });
 
   it('makes a trace queryable in Jaeger and Zipkin soon after its checkout (the delay is reported)', async () => {
