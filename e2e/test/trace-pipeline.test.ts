@@ -106,6 +106,9 @@ describe('spans through Kafka (TRACE_PIPELINE=kafka)', () => {
     assert.ok(shown.includes(traceId.slice(0, 16)) || shown.includes(traceId), 'the trace id is on the page');
     await browser.screenshot(page, 'zipkin-trace.png');
     watched.assertStayedLocal();
+    // And the storefront links its trace ids there.
+    const config = (await (await fetch(`${context.stack.url('eshop')}/api/config`)).json()) as { zipkinUiUrl?: string };
+    assert.equal(config.zipkinUiUrl, 'http://localhost:9411/zipkin');
   });
 
   it('makes a trace queryable in Jaeger and Zipkin soon after its checkout (the delay is reported)', async () => {

@@ -276,6 +276,8 @@ export class Stack {
       ...Object.fromEntries(
         Object.entries(DATA_FILES[service] ?? {}).map(([variable, file]) => [variable, this.dataFile(file)]),
       ),
+      // The storefront links traces to Zipkin's UI, the native trace UI, when spans go there too.
+      ...(service === 'eshop' && this.zipkin ? { ZIPKIN_UI_URL: ZIPKIN_URL.replace(/\/$/, '') } : {}),
       ...this.options.serviceEnv?.[service],
       ...extraEnv,
       OTEL_SERVICE_NAME: service,

@@ -45,6 +45,7 @@ main(async () => {
     notification: createNotificationClient(config.NOTIFICATION_URL),
     traces: new TraceReader(config.JAEGER_QUERY_URL),
     jaegerUiUrl: config.JAEGER_UI_URL,
+    zipkinUiUrl: config.ZIPKIN_UI_URL,
     faultHeader,
   });
   // Ready whether or not the broker is: a checkout needs only the outbox, which waits for the broker.
