@@ -48,6 +48,8 @@ export function istioApiDir(): string {
 
 export interface ComposeService {
   image?: string;
+  pull_policy?: string;
+  command?: string[];
   build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   environment?: Record<string, string | null>;
   depends_on?: Record<string, { condition: string; required?: boolean }>;

@@ -6,6 +6,7 @@ import { before, describe, it } from 'node:test';
 import { dirname } from 'node:path/posix';
 import { addressesIn, dataFileEnv, envProblems, expectedHost, SERVICES } from '../src/env';
 import { REPO_ROOT } from '../src/run';
+import { bytes, isBelow, JAEGER_BYTES_PER_TRACE, jaegerMaxTraces, listenerHost } from '../src/checks';
 import { composeConfig, type ComposeProject, type ComposeService } from '../src/tools';
 
 const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yml');
@@ -48,6 +49,42 @@ describe('docker-compose.yml', () => {
       assert.equal(build.dockerfile ?? 'Dockerfile', 'Dockerfile');
       assert.equal(build.args?.SERVICE, name);
     }
+  });
+
+  it("never runs someone else's image: each service is built here, under a name no registry serves", () => {
+    for (const name of SERVICES) {
+      assert.equal(services[name].pull_policy, 'build', `${name} pull_policy`);
+      // Without a registry host, `eshop/x` means docker.io/eshop/x, which anyone may publish.
+      assert.match(services[name].image ?? '', /^localhost\//, `${name} image`);
+    }
+  });
+
+  it('runs the Kafka healthcheck in a small heap, beside the broker in its memory limit', () => {
+    const [kind, command] = services.kafka.healthcheck?.test ?? [];
+    assert.equal(kind, 'CMD-SHELL');
+    const heap = /^KAFKA_HEAP_OPTS=(?:'|")?-Xmx(\d+)m\b/.exec(command);
+    assert.ok(heap, `the healthcheck's JVM gets a heap of its own, not the broker's: ${command}`);
+    assert.ok(Number(heap[1]) <= 128, `healthcheck heap ${heap[1]} MB`);
+  });
+
+  it("binds Kafka's controller to loopback and keeps its data in a folder inside its volume", () => {
+    const env = stringEnv(services.kafka.environment);
+    assert.match(listenerHost(env.KAFKA_LISTENERS, 'CONTROLLER') ?? '', /^(localhost|127\.0\.0\.1)$/);
+    const volume = services.kafka.volumes?.find(({ target }) => env.KAFKA_LOG_DIRS.startsWith(target));
+    assert.ok(volume, 'KAFKA_LOG_DIRS is on a volume');
+    assert.ok(
+      isBelow(env.KAFKA_LOG_DIRS, volume.target),
+      `KAFKA_LOG_DIRS=${env.KAFKA_LOG_DIRS} is below ${volume.target}`,
+    );
+  });
+
+  it("bounds Jaeger's memory storage to what its memory limit holds", () => {
+    const limit = bytes(Number(services.jaeger.deploy?.resources?.limits?.memory));
+    const maxTraces = jaegerMaxTraces(services.jaeger.command ?? []);
+    assert.ok(
+      maxTraces * JAEGER_BYTES_PER_TRACE <= limit,
+      `${maxTraces} traces of up to ${JAEGER_BYTES_PER_TRACE} bytes do not fit in ${limit} bytes`,
+    );
   });
 
   it('gives everything a healthcheck, a memory limit, a restart policy and bounded logs', () => {

@@ -1,7 +1,7 @@
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '@eshop/events';
 import { faultFromEnv } from '@eshop/faults';
 import { main, runService } from '@eshop/http';
-import { createKafka, createKafkaProbe, createProducer, ensureTopics } from '@eshop/kafka';
+import { createKafka, createKafkaProbe, createProducer, ensureTopics, retryAtStart } from '@eshop/kafka';
 import { logger } from '@eshop/logger';
 import { createNotificationClient } from '@eshop/notification/client';
 import { createApp } from './app';
@@ -11,7 +11,8 @@ import { consumeOrders } from './consumer';
 main(async () => {
   const config = loadConfig();
   const kafka = createKafka('kafka-consumer', config.KAFKA_BROKERS);
-  await ensureTopics(kafka, [ORDERS_TOPIC, ORDERS_DEAD_LETTER_TOPIC]);
+  // Until Kafka answers, the consumer keeps trying rather than exiting (Kubernetes starts everything at once).
+  await retryAtStart('create the topics', () => ensureTopics(kafka, [ORDERS_TOPIC, ORDERS_DEAD_LETTER_TOPIC]));
   const consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS });
   const deadLetters = createProducer(kafka);
   const probe = createKafkaProbe(kafka);
@@ -28,7 +29,7 @@ main(async () => {
     }
   });
 
-  await Promise.all([consumer.connect(), deadLetters.connect()]);
+  await retryAtStart('connect', () => Promise.all([consumer.connect(), deadLetters.connect()]));
   await consumeOrders({
     consumer,
     deadLetters,
