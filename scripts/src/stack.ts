@@ -301,7 +301,7 @@ export class Stack {
           'kafka.Kafka',
           this.kafkaFile(node, 'server.properties'),
         ],
-        { output: { kind: 'file', path: join(this.runDir, `${name}.log`) } },
+        { output: { kind: 'file', path: this.logFile(name) } },
       ),
     );
   }
@@ -326,6 +326,11 @@ export class Stack {
 
   async stopJaeger(): Promise<void> {
     await this.jaeger?.stop();
+  }
+
+  /** The log of a process the stack runs (with `output: 'files'`): `kafka-consumer-2`, `kafka-1`, `jaeger`, ... */
+  logFile(name: string): string {
+    return join(this.runDir, `${name}.log`);
   }
 
   /** The path of a data file of the stack's, as `DATA_FILES` names it: `stack.dataFile('notification.db')`. */
@@ -355,7 +360,7 @@ export class Stack {
     const output: Output =
       this.options.output === 'terminal'
         ? { kind: 'terminal', prefix: '' }
-        : { kind: 'file', path: join(this.runDir, `${name}.log`) };
+        : { kind: 'file', path: this.logFile(name) };
     const child = ManagedProcess.start(name, process.execPath, SERVICE_NODE_ARGS, {
       cwd: join(REPO_ROOT, 'services', service),
       env,
@@ -472,7 +477,7 @@ export class Stack {
   /** Waits for `check`, but gives up at once, with the end of its log, if the process exits meanwhile. */
   private async waitOrExit(child: ManagedProcess, what: string, check: () => Promise<boolean>): Promise<void> {
     const exited = child.exited.then(async (code) => {
-      const log = await readFile(join(this.runDir, `${child.name}.log`), 'utf8').catch(() => '');
+      const log = await readFile(this.logFile(child.name), 'utf8').catch(() => '');
       throw new Error(
         `${child.name} exited (code ${code}) while waiting for ${what}\n${log.split('\n').slice(-15).join('\n')}`,
       );

@@ -18,7 +18,16 @@ main(async () => {
   const probe = createKafkaProbe(kafka);
   const stopping = new AbortController();
   let inGroup = false;
-  consumer.on(consumer.events.GROUP_JOIN, () => (inGroup = true));
+  // Each rebalance in the log, with the partitions this instance reads after it: when an instance dies, the log
+  // of another shows it taking them over.
+  consumer.on(consumer.events.REBALANCING, () => logger.info('the consumer group is rebalancing'));
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    inGroup = true;
+    logger.info(
+      { memberId: payload.memberId, partitions: payload.memberAssignment[ORDERS_TOPIC] ?? [] },
+      'joined the consumer group',
+    );
+  });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     inGroup = false;
     // kafkajs restarts the consumer after a retriable failure, such as a broker that went away. After any
@@ -30,14 +39,17 @@ main(async () => {
   });
 
   await retryAtStart('connect', () => Promise.all([consumer.connect(), deadLetters.connect()]));
-  await consumeOrders({
-    consumer,
-    deadLetters,
-    notification: createNotificationClient(config.NOTIFICATION_URL),
-    config,
-    slow: faultFromEnv('consumer-slow', config),
-    stopping: stopping.signal,
-  });
+  // With several brokers, a topic another instance has just created may be unknown yet to the one asked.
+  await retryAtStart('subscribe to the topics', () =>
+    consumeOrders({
+      consumer,
+      deadLetters,
+      notification: createNotificationClient(config.NOTIFICATION_URL),
+      config,
+      slow: faultFromEnv('consumer-slow', config),
+      stopping: stopping.signal,
+    }),
+  );
   const isReady = async () => inGroup && (await probe.isReachable());
   await runService('kafka-consumer', createApp(isReady), config.PORT, async () => {
     // Stops fetching, lets the message in hand finish (or, if it is waiting to be retried, leaves it
