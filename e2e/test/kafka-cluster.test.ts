@@ -133,12 +133,22 @@ describe('a Kafka cluster of three nodes and two consumers', () => {
     return topics[0].partitions.find((p) => p.partitionId === partition)!.leader;
   };
 
-  it('keeps every checkout when the leader of an orders partition is killed', async (t) => {
+  /** Starts the load and, once 20 checkouts are in, does `failure` to the node that leads `partition`. */
+  const failLeaderUnderLoad = async (partition: number, failure: (node: number) => Promise<void>) => {
     const loop = new CheckoutLoop();
     await loop.more(20);
-    const victim = await leaderOf(0);
-    const killedAt = Date.now();
-    await context.stack.killKafkaNode(victim);
+    const node = await leaderOf(partition);
+    const at = Date.now();
+    await failure(node);
+    return { loop, node, at };
+  };
+
+  it('keeps every checkout when the leader of an orders partition is killed', async (t) => {
+    const {
+      loop,
+      node: victim,
+      at: killedAt,
+    } = await failLeaderUnderLoad(0, (node) => context.stack.killKafkaNode(node));
     // The controller moves leadership once it stops hearing from the node (broker.session.timeout.ms, 9 s).
     await poll(
       `a new leader for orders-0 after node ${victim} died`,
@@ -214,11 +224,7 @@ describe('a Kafka cluster of three nodes and two consumers', () => {
   });
 
   it('keeps every checkout when a node is stopped cleanly and started again', async (t) => {
-    const loop = new CheckoutLoop();
-    await loop.more(20);
-    const node = await leaderOf(1);
-    const stoppedAt = Date.now();
-    await context.stack.stopKafkaNode(node);
+    const { loop, node, at: stoppedAt } = await failLeaderUnderLoad(1, (leader) => context.stack.stopKafkaNode(leader));
     t.diagnostic(`node ${node} stopped cleanly in ${Date.now() - stoppedAt} ms`);
     await loop.more(20);
     const startedAt = Date.now();
