@@ -3,7 +3,7 @@
 // keys rejected), then the model's own checks (unknown services in depends_on, bad durations, ...). It prints
 // the resolved project as JSON, which deploy/test/compose.test.ts checks further. Exit 1 on any error.
 //
-//	go run . <compose file>
+//	go run . <compose file> [<override file>...]
 package main
 
 import (
@@ -27,20 +27,25 @@ func (h *failOnWarning) Fire(*logrus.Entry) error {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: compose-check <compose file>")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: compose-check <compose file> [<override file>...]")
 		os.Exit(2)
 	}
 	warnings := &failOnWarning{}
 	logrus.AddHook(warnings)
-	file, err := filepath.Abs(os.Args[1])
-	if err != nil {
-		fail(err)
+	// Later files override earlier ones, as with `docker compose -f a.yml -f b.yml`.
+	files := make([]string, 0, len(os.Args)-1)
+	for _, arg := range os.Args[1:] {
+		file, err := filepath.Abs(arg)
+		if err != nil {
+			fail(err)
+		}
+		files = append(files, file)
 	}
-	// Only the .env beside the file, not this machine's environment: the result must not depend on who runs it.
+	// Only the .env beside the first file, not this machine's environment: the result must not depend on who runs it.
 	options, err := cli.NewProjectOptions(
-		[]string{file},
-		cli.WithWorkingDirectory(filepath.Dir(file)),
+		files,
+		cli.WithWorkingDirectory(filepath.Dir(files[0])),
 		cli.WithEnvFiles(),
 		cli.WithDotEnv,
 		cli.WithResolvedPaths(false),

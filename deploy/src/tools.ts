@@ -34,9 +34,15 @@ export function kustomizeBuild(dir: string): string {
   return runOk('go', ['run', KUSTOMIZE, 'build', dir], { hint: 'needs Go' });
 }
 
-/** Loads a compose file through compose-go, as `docker compose config` does, and returns the project. */
-export function composeConfig(file: string): ComposeProject {
-  const out = runOk('go', ['run', '.', file], { cwd: join(DEPLOY_DIR, 'compose-check'), hint: 'needs Go' });
+/**
+ * Loads a compose file, and any override files after it, through compose-go, as `docker compose -f ... config`
+ * does, and returns the project.
+ */
+export function composeConfig(file: string, ...overrides: string[]): ComposeProject {
+  const out = runOk('go', ['run', '.', file, ...overrides], {
+    cwd: join(DEPLOY_DIR, 'compose-check'),
+    hint: 'needs Go',
+  });
   return JSON.parse(out) as ComposeProject;
 }
 

@@ -10,6 +10,7 @@ import { bytes, isBelow, JAEGER_BYTES_PER_TRACE, jaegerMaxTraces, listenerHost }
 import { composeConfig, type ComposeProject, type ComposeService } from '../src/tools';
 
 const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yml');
+const KAFKA_CLUSTER_FILE = join(REPO_ROOT, 'docker-compose.kafka-cluster.yml');
 
 describe('docker-compose.yml', () => {
   let project: ComposeProject;
@@ -150,3 +151,46 @@ describe('docker-compose.yml', () => {
 function stringEnv(environment: Record<string, string | null> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(environment ?? {}).map(([key, value]) => [key, value ?? '']));
 }
+
+describe('docker-compose.kafka-cluster.yml over docker-compose.yml', () => {
+  let services: Record<string, ComposeService>;
+  const kafkaNodes = () => Object.keys(services).filter((name) => /^kafka(-\d+)?$/.test(name));
+
+  before(() => {
+    services = composeConfig(COMPOSE_FILE, KAFKA_CLUSTER_FILE).services;
+  });
+
+  it('runs three Kafka nodes, each a voter of one quorum, on a volume of its own', () => {
+    const nodes = kafkaNodes();
+    assert.equal(nodes.length, 3);
+    const envs = nodes.map((name) => stringEnv(services[name].environment));
+    const voters = nodes.map((name, index) => `${envs[index].KAFKA_NODE_ID}@${name}:9093`).sort();
+    for (const [index, name] of nodes.entries()) {
+      const env = envs[index];
+      assert.deepEqual(env.KAFKA_CONTROLLER_QUORUM_VOTERS.split(',').sort(), voters, `${name} voters`);
+      assert.equal(listenerHost(env.KAFKA_LISTENERS, 'CONTROLLER'), '', `${name}: the other voters reach it`);
+      assert.equal(env.KAFKA_ADVERTISED_LISTENERS, `PLAINTEXT://${name}:9092`);
+      assert.equal(env.KAFKA_DEFAULT_REPLICATION_FACTOR, '3');
+      assert.equal(env.KAFKA_MIN_INSYNC_REPLICAS, '2');
+      assert.equal(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR, '3');
+      assert.equal(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR, '2');
+    }
+    assert.equal(new Set(envs.map((env) => env.KAFKA_NODE_ID)).size, 3, 'node ids are distinct');
+    const volumes = nodes.map((name) => services[name].volumes?.map((volume) => volume.source).join());
+    assert.equal(new Set(volumes).size, 3, `each node has its own volume: ${volumes.join(' ')}`);
+  });
+
+  it('has the Kafka clients bootstrap from all three and wait for each', () => {
+    for (const name of ['eshop', 'kafka-consumer']) {
+      const brokers = stringEnv(services[name].environment).KAFKA_BROKERS.split(',');
+      assert.deepEqual(
+        brokers.sort(),
+        kafkaNodes()
+          .map((node) => `${node}:9092`)
+          .sort(),
+        name,
+      );
+      for (const node of kafkaNodes()) assert.ok(services[name].depends_on?.[node], `${name} waits for ${node}`);
+    }
+  });
+});
