@@ -20,8 +20,6 @@ export interface JaegerSpan {
   startTime: number;
   duration: number;
   tags: JaegerTag[];
-  /** The span's events: each a list of fields, the event's name under `event`. */
-  logs?: { timestamp: number; fields: JaegerTag[] }[];
   processID: string;
 }
 
@@ -43,7 +41,6 @@ export interface Span {
   tags: Record<string, string | number | boolean>;
   parentId?: string;
   links: JaegerReference[];
-  events: { name: string; attributes: Record<string, string | number | boolean> }[];
 }
 
 export function flatten(trace: JaegerTrace): Span[] {
@@ -62,10 +59,6 @@ export function flatten(trace: JaegerTrace): Span[] {
         tags,
         parentId: parent?.spanID,
         links: span.references.filter((ref) => ref !== parent),
-        events: (span.logs ?? []).map((log) => {
-          const { event, ...attributes } = Object.fromEntries(log.fields.map((field) => [field.key, field.value]));
-          return { name: String(event), attributes };
-        }),
       };
     })
     .sort((a, b) => a.startMicros - b.startMicros);

@@ -1,5 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { trace } from '@opentelemetry/api';
 import { logger } from '@eshop/logger';
 import {
   Kafka,
@@ -33,15 +32,6 @@ export function createKafka(clientId: string, brokers: string[], patience: Kafka
       () =>
       ({ level, log: { message, ...fields } }: LogEntry) => {
         log[levels[level] ?? 'info'](fields, message);
-        // A request kafkajs repeats (a produce that timed out, a leader that moved) shows on the span it
-        // delays: the instrumentation's `send` span, active while kafkajs retries inside it.
-        if (typeof fields.retryCount === 'number') {
-          trace.getActiveSpan()?.addEvent('retry', {
-            'eshop.retry.attempt': fields.retryCount + 1,
-            'eshop.retry.delay_ms': Number(fields.retryTime),
-            'eshop.retry.reason': message,
-          });
-        }
       },
   });
 }
