@@ -279,6 +279,11 @@ export class Stack {
     return this.services.get(service)?.pid;
   }
 
+  /** The process id of the broker or Jaeger, when this stack runs it: `pnpm bench` reads their CPU time. */
+  infraPid(name: 'kafka' | 'jaeger'): number | undefined {
+    return this[name]?.pid;
+  }
+
   async stopService(service: ServiceName): Promise<number | null> {
     this.cancelRestart(service);
     const child = this.services.get(service);
