@@ -117,8 +117,11 @@ export async function measureMode(
     const backlogFrom = await topic.ends();
     const backlog = await closedLoop(url, { connections, amount: settings.backlog });
     const backlogTo = await topic.untilPublished(backlogFrom, backlog.checkouts, CATCH_UP_TIMEOUT_MS);
-    await stack.startService('kafka-consumer');
-    const caughtUpAt = await topic.untilCaughtUp(CATCH_UP_TIMEOUT_MS);
+    // Watched from the start: a small backlog may be drained before kafka-consumer even answers ready.
+    const [caughtUpAt] = await Promise.all([
+      topic.untilCaughtUp(CATCH_UP_TIMEOUT_MS),
+      stack.startService('kafka-consumer'),
+    ]);
     const drained = between(await handledMessages(consumerLog), backlogFrom, backlogTo);
     if (drained.length === 0) throw new Error(`no "message handled" line in ${consumerLog} for the backlog`);
     // From the first event handled, so that the consumer's start-up is not counted.
