@@ -40,12 +40,14 @@ it('pnpm bench, in miniature, writes every figure for both modes and the latency
     for (const [path, value] of numbers(measured)) {
       assert.ok(Number.isFinite(value), `${mode}.${path} is ${String(value)}`);
     }
-    const { halfLoad, drain } = figures;
-    assert.deepEqual(
-      Object.keys(halfLoad.cpuMsPerCheckout).sort(),
-      [...SERVICES, 'services', 'kafka', 'jaeger'].sort(),
-      `${mode}: CPU per checkout of every process`,
-    );
+    const { halfLoad, drain, idleCpuMsPerSecond } = figures;
+    for (const cpu of [halfLoad.cpuMsPerCheckout, idleCpuMsPerSecond]) {
+      assert.deepEqual(
+        Object.keys(cpu).sort(),
+        [...SERVICES, 'services', 'kafka', 'jaeger'].sort(),
+        `${mode}: CPU time of every process`,
+      );
+    }
     // kafka-consumer handles each event at least once, and says so in its log: each checkout has its queue time.
     assert.ok(halfLoad.queueMs.count >= halfLoad.checkouts, `${mode}: ${halfLoad.queueMs.count} queue times`);
     assert.ok(halfLoad.checkouts > 0 && halfLoad.failed === 0, `${mode}: half load ${JSON.stringify(halfLoad)}`);

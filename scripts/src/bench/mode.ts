@@ -16,6 +16,8 @@ export interface BenchSettings {
   /** How long the saturation phase lasts, and so, at half its rate, about how long the half-load phase does. */
   seconds: number;
   warmUpSeconds: number;
+  /** How long the idle CPU time is measured, between the saturation and the half-load phases. */
+  idleSeconds: number;
   /** The closed loop's clients, at saturation and while the backlog is made. */
   connections: number;
   /** How many events the drain phase leaves for kafka-consumer to catch up on. */
@@ -36,6 +38,8 @@ export interface ModeFigures {
     /** By process (the services, `kafka`, `jaeger`), and `services`: the six together. */
     cpuMsPerCheckout: Record<string, number>;
   };
+  /** The same processes' CPU time with no checkout at all: what part of the above is background. */
+  idleCpuMsPerSecond: Record<string, number>;
   drain: { messages: number; seconds: number; messagesPerSecond: number; emailsMissing: number };
   /** At saturation; traced mode only. */
   spans: SpanCount | null;
@@ -99,10 +103,15 @@ export async function measureMode(
       spans = await countSpans(new JaegerQuery(stack.jaegerQueryUrl), saturated.traceIds, CATCH_UP_TIMEOUT_MS);
     }
 
+    const pids = processIds(stack);
+    say(`${mode}: ${settings.idleSeconds} s idle`);
+    const idleSince = await startCpuMeter(pids);
+    await delay(settings.idleSeconds * 1000);
+    const idleCpuMsPerSecond = withServices(await idleSince(), settings.idleSeconds);
+
     const rate = rateFor(checkoutsPerSecond);
     const amount = Math.max(1, Math.round(rate * seconds));
     say(`${mode}: half load, ${amount} checkouts at ${rate}/s`);
-    const pids = processIds(stack);
     const halfFrom = await topic.ends();
     const cpuSince = await startCpuMeter(pids);
     const halfLoad = await openLoop(url, { rate, amount });
@@ -139,8 +148,9 @@ export async function measureMode(
           failed: halfLoad.failed,
           latencyMs: percentiles(halfLoad.latenciesMs),
           queueMs: percentiles(queueMs),
-          cpuMsPerCheckout: perCheckout(cpuMs, halfLoad.checkouts),
+          cpuMsPerCheckout: withServices(cpuMs, halfLoad.checkouts),
         },
+        idleCpuMsPerSecond,
         drain: {
           messages: backlog.checkouts,
           seconds: drainSeconds,
@@ -168,9 +178,10 @@ function processIds(stack: Stack): Record<string, number> {
   return Object.fromEntries(Object.entries(pids).filter((entry): entry is [string, number] => entry[1] !== undefined));
 }
 
-function perCheckout(cpuMs: Record<string, number>, checkouts: number): Record<string, number> {
+/** CPU milliseconds by process, with `services`, the six together, added, each divided by `per`. */
+function withServices(cpuMs: Record<string, number>, per: number): Record<string, number> {
   const services = SERVICES.reduce((sum, service) => sum + (cpuMs[service] ?? 0), 0);
-  return Object.fromEntries(Object.entries({ ...cpuMs, services }).map(([name, ms]) => [name, ms / checkouts]));
+  return Object.fromEntries(Object.entries({ ...cpuMs, services }).map(([name, ms]) => [name, ms / per]));
 }
 
 /** The orders notification has no e-mail for, asked a few at a time. */

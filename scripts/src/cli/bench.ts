@@ -14,6 +14,7 @@ function settingsFromEnv(): BenchSettings {
   return {
     seconds,
     warmUpSeconds: Math.min(3, seconds),
+    idleSeconds: Math.min(5, seconds),
     connections: Number(process.env.BENCH_CONNECTIONS ?? 8),
     backlog: Number(process.env.BENCH_BACKLOG ?? 3000),
   };
