@@ -58,9 +58,9 @@ const CATCH_UP_TIMEOUT_MS = 600_000;
 const EXPORT_SETTLE_MS = 2000;
 
 /**
- * One mode, traced or untraced, on its own stack: saturation, then the half-load rate (`rateFor` the saturation
- * throughput), then the drain of a backlog. Before each phase, kafka-consumer has caught up with the last one, so
- * that no phase queues behind another's events.
+ * One mode, traced or untraced, on its own stack: saturation (and, traced, its spans counted), a few idle seconds,
+ * the half-load rate (`rateFor` the saturation throughput), then the drain of a backlog. Before each phase,
+ * kafka-consumer has caught up with the last one, so that no phase queues behind another's events.
  */
 export async function measureMode(
   mode: 'traced' | 'untraced',
