@@ -7,5 +7,5 @@ const sdk = startTracing();
 // A service shuts down by closing its server and clients; once the event loop has nothing left to do, the
 // spans still buffered are exported before the process exits.
 process.once('beforeExit', () => {
-  void sdk.shutdown();
+  void sdk?.shutdown();
 });

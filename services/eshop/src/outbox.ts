@@ -111,6 +111,7 @@ export class OrderOutbox {
       }));
       if (rows.length === 0) return;
       const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
+      this.forget(rows.filter((_row, i) => results[i].status === 'fulfilled'));
       const failures = results.filter((result) => result.status === 'rejected');
       if (failures.length === 0) {
         waitMs = RETRY.firstMs;
@@ -125,11 +126,18 @@ export class OrderOutbox {
     }
   }
 
-  /** Sends one event, keyed by order id, in its checkout's context; forgets it once every in-sync replica has it. */
+  /** Sends one event, keyed by order id, in its checkout's context, acknowledged by every in-sync replica. */
   private async publish(row: Row): Promise<void> {
     await context.with(propagation.extract(ROOT_CONTEXT, row.carrier), () =>
       this.producer.send({ topic: ORDERS_TOPIC, acks: -1, messages: [{ key: row.orderId, value: row.event }] }),
     );
-    this.remove.run(row.seq);
+  }
+
+  /** Removes the events the broker acknowledged, in one transaction: one write to disk per round, not per event. */
+  private forget(rows: Row[]): void {
+    if (rows.length === 0) return;
+    this.db.exec('BEGIN');
+    for (const row of rows) this.remove.run(row.seq);
+    this.db.exec('COMMIT');
   }
 }
