@@ -3,7 +3,10 @@
 // keys rejected), then the model's own checks (unknown services in depends_on, bad durations, ...). It prints
 // the resolved project as JSON, which deploy/test/compose.test.ts checks further. Exit 1 on any error.
 //
-//	go run . <compose file>
+//	go run . <compose file> [env file ...]
+//
+// With env files, they replace the .env beside the file, later ones overriding earlier ones (as `docker compose
+// --env-file a --env-file b` does), and the profiles their COMPOSE_PROFILES names are enabled.
 package main
 
 import (
@@ -27,8 +30,8 @@ func (h *failOnWarning) Fire(*logrus.Entry) error {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: compose-check <compose file>")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: compose-check <compose file> [env file ...]")
 		os.Exit(2)
 	}
 	warnings := &failOnWarning{}
@@ -41,8 +44,9 @@ func main() {
 	options, err := cli.NewProjectOptions(
 		[]string{file},
 		cli.WithWorkingDirectory(filepath.Dir(file)),
-		cli.WithEnvFiles(),
+		cli.WithEnvFiles(os.Args[2:]...),
 		cli.WithDotEnv,
+		cli.WithDefaultProfiles(),
 		cli.WithResolvedPaths(false),
 	)
 	if err != nil {

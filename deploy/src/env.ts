@@ -1,4 +1,4 @@
-import { DATA_FILE, SHARED_ENV_NAMES, envNames, type EnvSchema } from '@eshop/config';
+import { BROWSER_ADDRESS, DATA_FILE, SHARED_ENV_NAMES, envNames, type EnvSchema } from '@eshop/config';
 import { envSchema as billing } from '@eshop/billing/config';
 import { envSchema as delivery } from '@eshop/delivery/config';
 import { envSchema as eshop } from '@eshop/eshop/config';
@@ -50,7 +50,8 @@ export function dataFileEnv(service: string): string[] {
 /**
  * What is wrong with the environment a deployment gives a service: a variable the service does not read, a
  * required one missing, a value the schema rejects, or a setting other than an address moved off its default
- * (which is how a fault setting would be turned on).
+ * (which is how a fault setting would be turned on). An address for people's browsers (a web UI's) may be set:
+ * only a deployment knows it.
  */
 export function envProblems(service: string, env: Record<string, string>): string[] {
   const schema = schemaOf(service);
@@ -70,7 +71,8 @@ export function envProblems(service: string, env: Record<string, string>): strin
     const defaults = schema.parse({}) as Record<string, unknown>;
     const values = parsed.data as Record<string, unknown>;
     for (const name of envNames(schema)) {
-      if (name in env && !required.has(name) && JSON.stringify(values[name]) !== JSON.stringify(defaults[name])) {
+      const setting = !required.has(name) && schema.shape[name].description !== BROWSER_ADDRESS;
+      if (name in env && setting && JSON.stringify(values[name]) !== JSON.stringify(defaults[name])) {
         problems.push(`sets ${name}=${env[name]}, away from its default ${JSON.stringify(defaults[name])}`);
       }
     }
@@ -100,9 +102,22 @@ export function addressesIn(
 }
 
 /** The service an `<NAME>_URL` variable must lead to (INVENTORY_URL → inventory), or undefined for others. */
-export function expectedHost(variable: string): string | undefined {
+function expectedHost(variable: string): string | undefined {
   const match = /^(.+)_URL$/.exec(variable);
   return match ? match[1].toLowerCase().replace(/_/g, '-') : undefined;
+}
+
+/** Jaeger's roles: each a Service of its own in Kubernetes (jaeger-query), one container for all in compose. */
+const JAEGER_ROLE = /^(jaeger)-(query|collector)$/;
+
+/**
+ * Whether `host` is the service that the variable names: INVENTORY_URL → inventory; JAEGER_QUERY_URL →
+ * jaeger-query, or jaeger, the container that plays every role of Jaeger's. Any host for a variable that is not
+ * an `<NAME>_URL`.
+ */
+export function namesHost(variable: string, host: string): boolean {
+  const expected = expectedHost(variable);
+  return expected === undefined || host === expected || host === JAEGER_ROLE.exec(expected)?.[1];
 }
 
 function schemaOf(service: string): EnvSchema {

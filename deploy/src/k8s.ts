@@ -16,6 +16,7 @@ export interface Of<Spec> extends K8sObject {
 export interface Container {
   name: string;
   image: string;
+  args?: string[];
   env?: { name: string; value?: string }[];
   ports?: { name?: string; containerPort: number }[];
   resources?: Partial<Record<'requests' | 'limits', { cpu?: string; memory?: string }>>;

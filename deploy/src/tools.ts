@@ -1,7 +1,10 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CACHE_DIR } from '@eshop/scripts/paths';
-import { DEPLOY_DIR, runOk } from './run';
+import { stringify } from 'yaml';
+import type { K8sObject } from './k8s';
+import { DEPLOY_DIR, run, runOk } from './run';
 
 // The validators, pinned, fetched on first use (the first run of these tests on a fresh machine downloads them):
 // the Go ones through the Go module proxy, kubernetes-validate from PyPI into a virtual environment in the cache.
@@ -29,14 +32,34 @@ export function kubernetesValidateProgram(): string {
   return join(venv, 'bin', 'kubernetes-validate');
 }
 
+/** Validates with kubernetes-validate --strict: unknown fields are errors, and so is any warning. */
+export function kubernetesValidate(objects: K8sObject[]): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'eshop-k8s-'));
+  try {
+    const file = join(dir, 'objects.yaml');
+    writeFileSync(file, objects.map((object) => stringify(object)).join('---\n'));
+    const result = run(kubernetesValidateProgram(), ['--strict', '--quiet', '-k', KUBERNETES_VERSION, file]);
+    // On failure it also prints Python tracebacks with the whole schema: its ERROR lines say enough.
+    return { status: result.status, output: result.stdout.trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Renders the kustomization into YAML. */
 export function kustomizeBuild(dir: string): string {
   return runOk('go', ['run', KUSTOMIZE, 'build', dir], { hint: 'needs Go' });
 }
 
-/** Loads a compose file through compose-go, as `docker compose config` does, and returns the project. */
-export function composeConfig(file: string): ComposeProject {
-  const out = runOk('go', ['run', '.', file], { cwd: join(DEPLOY_DIR, 'compose-check'), hint: 'needs Go' });
+/**
+ * Loads a compose file through compose-go, as `docker compose config` does, and returns the project. Env files,
+ * if given, replace the `.env` beside it, as `--env-file` does, and enable the profiles they name.
+ */
+export function composeConfig(file: string, ...envFiles: string[]): ComposeProject {
+  const out = runOk('go', ['run', '.', file, ...envFiles], {
+    cwd: join(DEPLOY_DIR, 'compose-check'),
+    hint: 'needs Go',
+  });
   return JSON.parse(out) as ComposeProject;
 }
 
@@ -48,6 +71,7 @@ export function istioApiDir(): string {
 
 export interface ComposeService {
   image?: string;
+  command?: string[];
   build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   environment?: Record<string, string | null>;
   depends_on?: Record<string, { condition: string; required?: boolean }>;

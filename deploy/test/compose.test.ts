@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { dirname } from 'node:path/posix';
-import { addressesIn, dataFileEnv, envProblems, expectedHost, SERVICES } from '../src/env';
+import { addressesIn, dataFileEnv, envProblems, namesHost, SERVICES } from '../src/env';
 import { REPO_ROOT } from '../src/run';
 import { composeConfig, type ComposeProject, type ComposeService } from '../src/tools';
 
@@ -97,10 +97,7 @@ describe('docker-compose.yml', () => {
     };
     const problems = SERVICES.flatMap((name) =>
       addressesIn(name, stringEnv(services[name].environment))
-        .filter(
-          ({ name: variable, host, port }) =>
-            !listening(host).includes(port) || (expectedHost(variable) ?? host) !== host,
-        )
+        .filter(({ name: variable, host, port }) => !listening(host).includes(port) || !namesHost(variable, host))
         .map(
           ({ name: variable, host, port }) =>
             `${name}: ${variable} → ${host}:${port} is not that compose service's port`,

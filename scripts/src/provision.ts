@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { CACHE_DIR, JAEGER_MODULE, JAEGER_MODULE_VERSION, KAFKA_VERSION, REPO_ROOT } from './paths';
+import { dirname, join } from 'node:path';
+import { CACHE_DIR, JAEGER_MODULE, JAEGER_MODULE_VERSION, KAFKA_VERSION, REPO_ROOT, ZIPKIN_VERSION } from './paths';
 import { commandExists, run, SetupError } from './processes';
 
 export type Progress = (message: string) => void;
@@ -75,6 +75,27 @@ export async function ensureJaegerBinary(progress: Progress): Promise<string> {
   await rename(`${binary}.partial`, binary);
   progress(`  Jaeger ready: ${binary}`);
   return binary;
+}
+
+/** Zipkin's server jar, fetched once from Maven Central by Maven into the cache; returns its path. */
+export async function ensureZipkinJar(progress: Progress): Promise<string> {
+  const jar = join(CACHE_DIR, `zipkin-${ZIPKIN_VERSION}`, `zipkin-server-${ZIPKIN_VERSION}-exec.jar`);
+  if (existsSync(jar)) return jar;
+  requireCommand('mvn', 'Zipkin is fetched from Maven Central with Maven: install it (e.g. `apt-get install maven`).');
+  progress(`fetching Zipkin ${ZIPKIN_VERSION} from Maven Central into ${dirname(jar)} (once, about 135 MB)`);
+  const partial = `${dirname(jar)}.partial`;
+  await rm(partial, { recursive: true, force: true });
+  await run('mvn', [
+    '--batch-mode',
+    '--no-transfer-progress',
+    'dependency:copy',
+    `-Dartifact=io.zipkin:zipkin-server:${ZIPKIN_VERSION}:jar:exec`,
+    `-DoutputDirectory=${partial}`,
+  ]);
+  await rm(dirname(jar), { recursive: true, force: true });
+  await rename(partial, dirname(jar));
+  progress(`  Zipkin ready: ${jar}`);
+  return jar;
 }
 
 function requireCommand(command: string, advice: string): void {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { CACHE_DIR, JAEGER_QUERY_URL, REPO_ROOT } from './paths';
 import { ManagedProcess, run, SetupError, waitFor, type Output } from './processes';
-import { ensureJaegerBinary, ensureKafkaJars, type Progress } from './provision';
+import { ensureJaegerBinary, ensureKafkaJars, ensureZipkinJar, type Progress } from './provision';
 
 /** In start order: the callees first, so that eshop and kafka-consumer find them ready. */
 export const SERVICES = ['inventory', 'billing', 'delivery', 'notification', 'eshop', 'kafka-consumer'] as const;
@@ -33,6 +33,17 @@ export const SERVICE_NODE_ARGS = [
 
 const KAFKA_PORTS = [9092, 9093];
 const JAEGER_PORTS = [4317, 4318, 16686];
+/** TRACE_PIPELINE=kafka: the collector's OTLP and health ports, the ingester's query and health, Zipkin's. */
+const TRACE_PIPELINE_PORTS = [4317, 4318, 13133, 16686, 14133, 9411];
+/**
+ * The topics the collector writes spans to (named in trace-pipeline/collector.yaml too), kept for hours: long
+ * enough to ride out a backend's outage, short enough for a laptop's disk.
+ */
+const SPAN_TOPICS = ['jaeger-spans', 'zipkin-spans'];
+const SPAN_RETENTION_MS = 6 * 60 * 60 * 1000;
+export const ZIPKIN_URL = 'http://localhost:9411/zipkin/';
+
+export type TracePipeline = 'direct' | 'kafka';
 const READY_TIMEOUT_MS = 90_000;
 /** The files the services keep their state in, by variable: in the run folder, beside Kafka's data. */
 const DATA_FILES: Partial<Record<ServiceName, Record<string, string>>> = {
@@ -52,6 +63,8 @@ export interface StackOptions {
   /** The services to start with the stack, all six unless told; `startService` starts the others later. */
   services?: readonly ServiceName[];
   progress?: Progress;
+  /** How spans reach Jaeger: straight over OTLP (`direct`), or through a collector and Kafka (`kafka`); TRACE_PIPELINE. */
+  tracePipeline?: TracePipeline;
 }
 
 /**
@@ -65,6 +78,7 @@ export interface StackOptions {
 export class Stack {
   readonly jaegerQueryUrl = JAEGER_QUERY_URL;
   readonly kafkaBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
+  readonly tracePipeline: TracePipeline;
   private readonly runDir: string;
   private readonly progress: Progress;
   private readonly services = new Map<ServiceName, ManagedProcess>();
@@ -72,12 +86,16 @@ export class Stack {
   private stopping = false;
   private kafka?: ManagedProcess;
   private jaeger?: ManagedProcess;
+  private collector?: ManagedProcess;
+  private zipkin?: ManagedProcess;
   private kafkaJars?: string;
   private jaegerBinary?: string;
+  private zipkinJar?: string;
 
   private constructor(private readonly options: StackOptions) {
     this.runDir = options.runDir ?? join(CACHE_DIR, 'run');
     this.progress = options.progress ?? (() => {});
+    this.tracePipeline = options.tracePipeline ?? tracePipelineOf(process.env.TRACE_PIPELINE);
   }
 
   static async start(options: StackOptions): Promise<Stack> {
@@ -108,11 +126,12 @@ export class Stack {
     await assertPortsFree([
       ...Object.values(SERVICE_PORTS),
       ...(this.ownsKafka ? KAFKA_PORTS : []),
-      ...(this.ownsJaeger ? JAEGER_PORTS : []),
+      ...(this.ownsJaeger ? (this.tracePipeline === 'kafka' ? TRACE_PIPELINE_PORTS : JAEGER_PORTS) : []),
     ]);
-    const [jars, jaegerBinary] = await Promise.all([
+    const [jars, jaegerBinary, zipkinJar] = await Promise.all([
       this.ownsKafka ? ensureKafkaJars(this.progress) : undefined,
       this.ownsJaeger ? ensureJaegerBinary(this.progress) : undefined,
+      this.ownsJaeger && this.tracePipeline === 'kafka' ? ensureZipkinJar(this.progress) : undefined,
     ]);
     await rm(this.runDir, { recursive: true, force: true });
     await mkdir(this.runDir, { recursive: true });
@@ -125,6 +144,8 @@ export class Stack {
     }
     if (jaegerBinary) {
       this.jaegerBinary = jaegerBinary;
+      this.zipkinJar = zipkinJar;
+      if (this.tracePipeline === 'kafka') await this.startTracePipeline();
       await this.startJaeger();
     }
     const services = this.options.services ?? SERVICES;
@@ -173,17 +194,71 @@ export class Stack {
     await this.kafka?.stop(30_000);
   }
 
-  /** Starts Jaeger (again: its storage is in memory, so a restarted Jaeger has no traces) and waits for it. */
+  /**
+   * Starts Jaeger (again: its storage is in memory, so a restarted Jaeger has no traces) and waits for it. With
+   * TRACE_PIPELINE=kafka this is the ingester, which serves the same query API and fills its memory from
+   * `jaeger-spans`: from the earliest span kept, since each start joins a consumer group of its own.
+   */
   async startJaeger(): Promise<void> {
     if (!this.jaegerBinary) throw new Error('this stack does not own a Jaeger');
-    this.progress('starting Jaeger: OTLP on 4317/4318, query API on 16686');
-    this.jaeger = ManagedProcess.start('jaeger', this.jaegerBinary, [], {
-      output: { kind: 'file', path: join(this.runDir, 'jaeger.log') },
-    });
+    const ingester = this.tracePipeline === 'kafka';
+    this.progress(
+      ingester
+        ? "starting Jaeger's ingester: spans from Kafka, query API on 16686"
+        : 'starting Jaeger: OTLP on 4317/4318, query API on 16686',
+    );
+    this.jaeger = ManagedProcess.start(
+      'jaeger',
+      this.jaegerBinary,
+      ingester ? ['--config', join(REPO_ROOT, 'trace-pipeline', 'ingester.yaml')] : [],
+      {
+        env: ingester
+          ? { ...process.env, ...this.pipelineEnv(), JAEGER_INGESTER_GROUP_ID: `jaeger-ingester-${Date.now()}` }
+          : process.env,
+        output: { kind: 'file', path: join(this.runDir, 'jaeger.log') },
+      },
+    );
     await this.waitOrExit(this.jaeger, 'Jaeger to answer', async () => {
       const response = await fetch(`${this.jaegerQueryUrl}/api/services`);
-      return response.ok && (await portOpen(4317));
+      return response.ok && (ingester || (await portOpen(4317)));
     });
+  }
+
+  /**
+   * TRACE_PIPELINE=kafka: the span topics, the collector that writes the services' spans to them, and Zipkin,
+   * which reads `zipkin-spans` and is the trace UI of the native stack.
+   */
+  private async startTracePipeline(): Promise<void> {
+    await createSpanTopics(this.kafkaBrokers);
+    this.progress('starting the trace collector: OTLP on 4317/4318, spans to Kafka');
+    this.collector = ManagedProcess.start(
+      'jaeger-collector',
+      this.jaegerBinary!,
+      ['--config', join(REPO_ROOT, 'trace-pipeline', 'collector.yaml')],
+      {
+        env: { ...process.env, ...this.pipelineEnv() },
+        output: { kind: 'file', path: join(this.runDir, 'jaeger-collector.log') },
+      },
+    );
+    this.progress(`starting Zipkin on ${ZIPKIN_URL}`);
+    this.zipkin = ManagedProcess.start('zipkin', 'java', ['-Xmx256m', '-jar', this.zipkinJar!], {
+      env: {
+        ...process.env,
+        STORAGE_TYPE: 'mem',
+        QUERY_PORT: '9411',
+        KAFKA_BOOTSTRAP_SERVERS: this.kafkaBrokers.join(','),
+        KAFKA_TOPIC: 'zipkin-spans',
+      },
+      output: { kind: 'file', path: join(this.runDir, 'zipkin.log') },
+    });
+    await Promise.all([
+      this.waitOrExit(this.collector, 'the trace collector to answer', () => portOpen(4317)),
+      this.waitOrExit(this.zipkin, 'Zipkin to answer', async () => (await fetch('http://localhost:9411/health')).ok),
+    ]);
+  }
+
+  private pipelineEnv(): NodeJS.ProcessEnv {
+    return { KAFKA_BROKERS: this.kafkaBrokers.join(',') };
   }
 
   async stopJaeger(): Promise<void> {
@@ -296,14 +371,18 @@ export class Stack {
     this.stopping = true;
     for (const service of SERVICES) this.cancelRestart(service);
     await Promise.all([...this.services.values()].map((child) => child.stop()));
+    // The collector first: it sends what it still holds to Kafka.
+    await this.collector?.stop();
+    await Promise.all([this.jaeger?.stop(), this.zipkin?.stop()]);
     await this.kafka?.stop(30_000);
-    await this.jaeger?.stop();
     process.off('exit', this.killNow);
   }
 
   /** For `process.on('exit')`, where nothing can be awaited: whatever still runs dies with the process. */
   private readonly killNow = (): void => {
-    for (const child of [...this.services.values(), this.kafka, this.jaeger]) child?.killNow();
+    for (const child of [...this.services.values(), this.kafka, this.jaeger, this.collector, this.zipkin]) {
+      child?.killNow();
+    }
   };
 
   private kafkaFile(name: string): string {
@@ -335,6 +414,28 @@ export function newClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
+  }
+}
+
+function tracePipelineOf(value = 'direct'): TracePipeline {
+  if (value === 'direct' || value === 'kafka') return value;
+  throw new SetupError(`TRACE_PIPELINE must be direct or kafka, not ${value}`);
+}
+
+/** The span topics, if missing, with a demo's retention. */
+async function createSpanTopics(brokers: string[]): Promise<void> {
+  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const topics = SPAN_TOPICS.filter((topic) => !existing.has(topic)).map((topic) => ({
+      topic,
+      numPartitions: 3,
+      configEntries: [{ name: 'retention.ms', value: String(SPAN_RETENTION_MS) }],
+    }));
+    if (topics.length > 0) await admin.createTopics({ topics, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
   }
 }
 

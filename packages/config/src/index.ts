@@ -34,6 +34,20 @@ export const httpUrl = (fallback: string) =>
     .default(fallback)
     .transform((url) => url.replace(/\/+$/, ''));
 
+/** Marks a variable that holds an address for a person's browser, not one the service calls. */
+export const BROWSER_ADDRESS = 'browser address';
+
+/**
+ * An address the service only shows to people, such as a web UI's: unset unless the deployment has one, and
+ * never called by the service itself.
+ */
+export const browserUrl = () =>
+  z
+    .url({ protocol: /^https?$/ })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional()
+    .describe(BROWSER_ADDRESS);
+
 /** A comma-separated list such as `KAFKA_BROKERS=broker-1:9092,broker-2:9092`. */
 export const list = (fallback: string) =>
   z

@@ -17,7 +17,7 @@ const RETRY_AFTER_SECONDS = '5';
 const NOTHING_DONE: UpstreamFailure[] = ['refused', 'unreachable'];
 
 export interface CheckoutDependencies {
-  inventory: InventoryClient;
+  inventory: Pick<InventoryClient, 'createOrder' | 'releaseOrder'>;
   billing: BillingClient;
   delivery: DeliveryClient;
   /** Stores an accepted order's event durably, to be sent to Kafka (see `OrderOutbox`). */

@@ -1,4 +1,4 @@
-import { dataFile, httpUrl, list, milliseconds, parseEnv, port } from '@eshop/config';
+import { browserUrl, dataFile, httpUrl, list, milliseconds, parseEnv, port } from '@eshop/config';
 import { FAULT_INJECTION_HEADER_ENV, faultInjectionHeaderEnv } from '@eshop/faults';
 import { z } from 'zod';
 
@@ -7,6 +7,8 @@ export const envSchema = z.object({
   INVENTORY_URL: httpUrl('http://localhost:8081'),
   BILLING_URL: httpUrl('http://localhost:8082'),
   DELIVERY_URL: httpUrl('http://localhost:8083'),
+  /** Read by the order page's API: whether the order's e-mail was sent. */
+  NOTIFICATION_URL: httpUrl('http://localhost:8084'),
   KAFKA_BROKERS: list('127.0.0.1:9092'),
   /** How long one call to inventory, billing or delivery may take. */
   DOWNSTREAM_TIMEOUT_MS: milliseconds(2000).pipe(z.number().min(1)),
@@ -23,6 +25,13 @@ export const envSchema = z.object({
    * `pnpm start` puts it in its run folder.
    */
   OUTBOX_DB: dataFile('outbox.db'),
+  /** Jaeger's query API, from which the order page's API reads the order's trace. */
+  JAEGER_QUERY_URL: httpUrl('http://localhost:16686'),
+  /**
+   * Jaeger's web UI as a browser reaches it, for the order page's links into it; unset natively, where Jaeger
+   * has no web UI.
+   */
+  JAEGER_UI_URL: browserUrl(),
   /** `enabled`: a checkout may ask for faults with an `x-fault` header; off by default. */
   [FAULT_INJECTION_HEADER_ENV]: faultInjectionHeaderEnv(),
 });

@@ -4,10 +4,13 @@ import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '@eshop/events';
 import { main, runService } from '@eshop/http';
 import { createInventoryClient } from '@eshop/inventory/client';
 import { createKafka, createProducer, ensureTopics } from '@eshop/kafka';
+import { createNotificationClient } from '@eshop/notification/client';
 import { createApp } from './app';
 import { Checkout } from './checkout';
 import { loadConfig } from './config';
 import { OrderOutbox } from './outbox';
+import { storefrontRoutes } from './storefront';
+import { TraceReader } from './traces';
 
 main(async () => {
   const config = loadConfig();
@@ -28,14 +31,24 @@ main(async () => {
   outbox.send();
 
   const downstream = { timeoutMs: config.DOWNSTREAM_TIMEOUT_MS, retries: config.DOWNSTREAM_RETRIES };
+  const inventory = createInventoryClient(config.INVENTORY_URL, downstream);
   const checkout = new Checkout({
-    inventory: createInventoryClient(config.INVENTORY_URL, downstream),
+    inventory,
     billing: createBillingClient(config.BILLING_URL, downstream),
     delivery: createDeliveryClient(config.DELIVERY_URL, downstream),
     outbox,
   });
+  const faultHeader = config.FAULT_INJECTION_HEADER === 'enabled';
+  const storefront = storefrontRoutes({
+    orders: outbox,
+    inventory,
+    notification: createNotificationClient(config.NOTIFICATION_URL),
+    traces: new TraceReader(config.JAEGER_QUERY_URL),
+    jaegerUiUrl: config.JAEGER_UI_URL,
+    faultHeader,
+  });
   // Ready whether or not the broker is: a checkout needs only the outbox, which waits for the broker.
-  const app = createApp(checkout, { faultHeader: config.FAULT_INJECTION_HEADER === 'enabled' });
+  const app = createApp(checkout, { faultHeader, storefront });
   await runService('eshop', app, config.PORT, async () => {
     await outbox.close();
     await producer.disconnect();

@@ -1,8 +1,8 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { setTimeout as delay } from 'node:timers/promises';
-import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { openDataFile } from '@eshop/config';
-import { ORDERS_TOPIC, type OrderPlaced } from '@eshop/events';
+import { ORDERS_TOPIC, type OrderItem, type OrderPlaced } from '@eshop/events';
 import { logger } from '@eshop/logger';
 import type { Producer } from 'kafkajs';
 
@@ -19,6 +19,19 @@ interface Row {
   carrier: Record<string, string>;
 }
 
+/** What eshop remembers of an order it accepted, for the order page: no e-mail address, that is personal data. */
+export interface OrderRecord {
+  orderId: string;
+  /** The checkout's trace. */
+  traceId: string;
+  items: OrderItem[];
+  total: number;
+  currency: string;
+  placedAt: string;
+  /** When every in-sync replica of `orders` had the event; undefined while it waits in the outbox. */
+  publishedAt?: string;
+}
+
 /**
  * The transactional outbox: a checkout succeeds once its `OrderPlaced` is committed here, in a SQLite file, and
  * this sends it to Kafka, at once or, if the broker is away, as soon as it is back.
@@ -32,6 +45,9 @@ interface Row {
  * Each event keeps the trace context of its checkout, and is sent inside it: the kafkajs instrumentation's
  * PRODUCER span is a child of the checkout's span, and the message carries the checkout's baggage, however late
  * it is sent.
+ *
+ * Beside the events, the same file keeps a record of every order accepted, written in the same transaction as
+ * its event and marked when Kafka has the event: what the order page's API tells about the order's first steps.
  */
 export class OrderOutbox {
   private readonly db: DatabaseSync;
@@ -39,6 +55,9 @@ export class OrderOutbox {
   private readonly oldest: StatementSync;
   private readonly remove: StatementSync;
   private readonly count: StatementSync;
+  private readonly record: StatementSync;
+  private readonly published: StatementSync;
+  private readonly byOrder: StatementSync;
   private readonly stopping = new AbortController();
   private sending?: Promise<void>;
   private addedWhileSending = false;
@@ -55,20 +74,54 @@ export class OrderOutbox {
         order_id TEXT NOT NULL,
         event TEXT NOT NULL,
         carrier TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS orders (
+        order_id TEXT PRIMARY KEY,
+        trace_id TEXT NOT NULL,
+        items TEXT NOT NULL,
+        total REAL NOT NULL,
+        currency TEXT NOT NULL,
+        placed_at TEXT NOT NULL,
+        published_at TEXT
       )`,
     );
     this.insert = this.db.prepare('INSERT INTO outbox (order_id, event, carrier) VALUES (?, ?, ?)');
     this.oldest = this.db.prepare('SELECT seq, order_id, event, carrier FROM outbox ORDER BY seq LIMIT ?');
     this.remove = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
     this.count = this.db.prepare('SELECT count(*) AS count FROM outbox');
+    this.record = this.db.prepare(
+      'INSERT INTO orders (order_id, trace_id, items, total, currency, placed_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.published = this.db.prepare('UPDATE orders SET published_at = ? WHERE order_id = ?');
+    this.byOrder = this.db.prepare('SELECT * FROM orders WHERE order_id = ?');
   }
 
   /** Stores the event with the active trace context, then has it sent. Once this returns, the event is safe. */
   add(event: OrderPlaced): void {
     const carrier: Record<string, string> = {};
     propagation.inject(context.active(), carrier);
-    this.insert.run(event.orderId, JSON.stringify(event), JSON.stringify(carrier));
+    const traceId = trace.getSpanContext(context.active())?.traceId ?? '';
+    this.transaction(() => {
+      this.insert.run(event.orderId, JSON.stringify(event), JSON.stringify(carrier));
+      const { orderId, items, total, currency, placedAt } = event;
+      this.record.run(orderId, traceId, JSON.stringify(items), total, currency, placedAt);
+    });
     this.send();
+  }
+
+  /** The record of an accepted order, or undefined for an order id this outbox never took. */
+  order(orderId: string): OrderRecord | undefined {
+    const row = this.byOrder.get(orderId);
+    if (!row) return undefined;
+    return {
+      orderId: String(row.order_id),
+      traceId: String(row.trace_id),
+      items: JSON.parse(String(row.items)) as OrderItem[],
+      total: Number(row.total),
+      currency: String(row.currency),
+      placedAt: String(row.placed_at),
+      ...(row.published_at === null ? {} : { publishedAt: String(row.published_at) }),
+    };
   }
 
   /** How many events wait for the broker. */
@@ -133,11 +186,29 @@ export class OrderOutbox {
     );
   }
 
-  /** Removes the events the broker acknowledged, in one transaction: one write to disk per round, not per event. */
+  /**
+   * Removes the events the broker acknowledged and marks their orders published, in one transaction: one write
+   * to disk per round, not per event.
+   */
   private forget(rows: Row[]): void {
     if (rows.length === 0) return;
+    const now = new Date().toISOString();
+    this.transaction(() => {
+      for (const row of rows) {
+        this.remove.run(row.seq);
+        this.published.run(now, row.orderId);
+      }
+    });
+  }
+
+  private transaction(write: () => void): void {
     this.db.exec('BEGIN');
-    for (const row of rows) this.remove.run(row.seq);
-    this.db.exec('COMMIT');
+    try {
+      write();
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
   }
 }

@@ -7,9 +7,8 @@ import type { OrderPlaced } from '@eshop/events';
 import { requestedFaults } from '@eshop/faults';
 import { UpstreamError, type RunningServer } from '@eshop/http';
 import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/testing';
-import type { InventoryClient } from '@eshop/inventory/client';
 import { createApp } from '../src/app';
-import { Checkout } from '../src/checkout';
+import { Checkout, type CheckoutDependencies } from '../src/checkout';
 
 const ORDER = { email: 'ada@example.com', items: [{ sku: 'SKU-1', quantity: 2 }] };
 
@@ -37,7 +36,7 @@ function fakes() {
         currency: 'EUR',
       }),
     releaseOrder: (orderId) => run('inventory.releaseOrder', undefined, { orderId, status: 'released' as const }),
-  } satisfies InventoryClient;
+  } satisfies CheckoutDependencies['inventory'];
   const billing = {
     charge: ({ orderId, amount, currency }) =>
       run('billing.charge', fail.billing, { paymentId: 'p', orderId, amount, currency, status: 'charged' as const }),

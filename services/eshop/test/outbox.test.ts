@@ -75,6 +75,24 @@ describe('OrderOutbox', () => {
     await outbox.close();
   });
 
+  it("records the order with its checkout's trace, and when Kafka had its event", async () => {
+    const { state, producer: kafka } = producer();
+    state.down = true;
+    const outbox = new OrderOutbox(join(dir, 'record.db'), kafka);
+    const traceId = trace.getTracer('test').startActiveSpan('POST /checkout', (span) => {
+      outbox.add(EVENT);
+      span.end();
+      return span.spanContext().traceId;
+    });
+    const { email: _personal, type: _type, ...recorded } = EVENT;
+    assert.deepEqual(outbox.order(EVENT.orderId), { ...recorded, traceId });
+    assert.equal(outbox.order('another-order'), undefined);
+    state.down = false;
+    await until('the event to be sent', () => outbox.order(EVENT.orderId)?.publishedAt !== undefined);
+    assert.equal(outbox.pending, 0);
+    await outbox.close();
+  });
+
   it('keeps what the broker did not take, across a restart, and sends it once the broker is back', async () => {
     const path = join(dir, 'kept.db');
     const first = producer();

@@ -1,0 +1,79 @@
+// The JSON that eshop's storefront API answers: shared, as types only, by the server (src/storefront.ts) and the
+// page's scripts (web/src/), which are compiled for the browser and cannot import server code.
+
+/** `GET /api/config`: what the page shows beside the API's answers. */
+export interface StorefrontConfig {
+  /** Jaeger's web UI (JAEGER_UI_URL), for links into it; absent where there is none. */
+  jaegerUiUrl?: string;
+  /** The faults a checkout may ask for with `x-fault`; absent unless FAULT_INJECTION_HEADER=enabled. */
+  faults?: FaultOption[];
+}
+
+export interface FaultOption {
+  name: string;
+  service: string;
+  unit: 'percent' | 'ms';
+  /** The setting `x-fault` gives the fault when it names none. */
+  perRequest: number;
+  what: string;
+}
+
+/** `GET /api/catalog`: inventory's catalog, as it is now. */
+export interface Product {
+  sku: string;
+  name: string;
+  unitPrice: number;
+  currency: string;
+  inStock: number;
+}
+
+/**
+ * What eshop knows of an order, in order: `accepted` (stock reserved, paid, delivery arranged, and the event
+ * stored in the outbox), `published` (every in-sync replica of `orders` has the event), `e-mailed`
+ * (notification's record of the e-mail).
+ */
+export type OrderStatus = 'accepted' | 'published' | 'e-mailed';
+
+/** `GET /api/orders/<orderId>`. */
+export interface OrderView {
+  orderId: string;
+  /** The checkout's trace. */
+  traceId: string;
+  status: OrderStatus;
+  /** When each status was reached, oldest first. */
+  steps: { status: OrderStatus; at: string }[];
+  items: { sku: string; quantity: number }[];
+  total: number;
+  currency: string;
+  /** The trace the e-mail was sent in: the checkout's own, unless the consumer starts traces of its own (`link`). */
+  emailTraceId?: string;
+}
+
+/** `GET /api/orders/<orderId>/trace`. */
+export interface OrderTrace {
+  /** The checkout's trace. */
+  traceId: string;
+  /** Its spans, and those of the traces that link to it (KAFKA_TRACE_MODE=link); none while Jaeger has none. */
+  spans: TraceSpan[];
+}
+
+export type SpanKind = 'server' | 'client' | 'producer' | 'consumer' | 'internal';
+
+/** One span as the page draws it. */
+export interface TraceSpan {
+  traceId: string;
+  spanId: string;
+  /** Its parent in the same trace; absent for a trace's root. */
+  parentSpanId?: string;
+  service: string;
+  name: string;
+  kind: SpanKind;
+  /** Microseconds since the epoch. */
+  startMicros: number;
+  durationMicros: number;
+  error: boolean;
+  /** The spans, in other traces or its own, it links to (a consumer's producer, in `link` mode). */
+  links: { traceId: string; spanId: string }[];
+  /** The attributes the page explains: `eshop.*`, the topic, the HTTP status, `error.type`. */
+  attributes: Record<string, string | number | boolean>;
+}
