@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One recipe for the six services, built from the repository root:
-#   docker build --build-arg SERVICE=inventory -t eshop/inventory .
+#   docker build --build-arg SERVICE=inventory -t localhost/eshop/inventory .
 # The build steps are scripts/image/*.sh, which CI also runs without Docker (deploy/test/image.test.ts).
 ARG NODE_VERSION=24
 

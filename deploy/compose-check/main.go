@@ -3,10 +3,11 @@
 // keys rejected), then the model's own checks (unknown services in depends_on, bad durations, ...). It prints
 // the resolved project as JSON, which deploy/test/compose.test.ts checks further. Exit 1 on any error.
 //
-//	go run . <compose file> [env file ...]
+//	go run . <compose file> [<override file>...] [<env file>...]
 //
-// With env files, they replace the .env beside the file, later ones overriding earlier ones (as `docker compose
-// --env-file a --env-file b` does), and the profiles their COMPOSE_PROFILES names are enabled.
+// Arguments ending in .env are env files: they replace the .env beside the first compose file, later ones
+// overriding earlier ones (as `docker compose --env-file a --env-file b`), and the profiles their
+// COMPOSE_PROFILES names are enabled. The others are compose files, later ones overriding earlier ones.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/sirupsen/logrus"
@@ -31,20 +33,32 @@ func (h *failOnWarning) Fire(*logrus.Entry) error {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: compose-check <compose file> [env file ...]")
+		fmt.Fprintln(os.Stderr, "usage: compose-check <compose file> [<override file>...] [<env file>...]")
 		os.Exit(2)
 	}
 	warnings := &failOnWarning{}
 	logrus.AddHook(warnings)
-	file, err := filepath.Abs(os.Args[1])
-	if err != nil {
-		fail(err)
+	// Later files override earlier ones, as with `docker compose -f a.yml -f b.yml`.
+	var files, envFiles []string
+	for _, arg := range os.Args[1:] {
+		file, err := filepath.Abs(arg)
+		if err != nil {
+			fail(err)
+		}
+		if strings.HasSuffix(file, ".env") {
+			envFiles = append(envFiles, file)
+		} else {
+			files = append(files, file)
+		}
 	}
-	// Only the .env beside the file, not this machine's environment: the result must not depend on who runs it.
+	if len(files) == 0 {
+		fail(fmt.Errorf("no compose file"))
+	}
+	// Only the .env beside the first file, not this machine's environment: the result must not depend on who runs it.
 	options, err := cli.NewProjectOptions(
-		[]string{file},
-		cli.WithWorkingDirectory(filepath.Dir(file)),
-		cli.WithEnvFiles(os.Args[2:]...),
+		files,
+		cli.WithWorkingDirectory(filepath.Dir(files[0])),
+		cli.WithEnvFiles(envFiles...),
 		cli.WithDotEnv,
 		cli.WithDefaultProfiles(),
 		cli.WithResolvedPaths(false),

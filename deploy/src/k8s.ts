@@ -17,11 +17,12 @@ export interface Container {
   name: string;
   image: string;
   args?: string[];
-  env?: { name: string; value?: string }[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   ports?: { name?: string; containerPort: number }[];
   resources?: Partial<Record<'requests' | 'limits', { cpu?: string; memory?: string }>>;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  startupProbe?: Probe;
   volumeMounts?: { name: string; mountPath: string }[];
   securityContext?: {
     allowPrivilegeEscalation?: boolean;
@@ -32,20 +33,31 @@ export interface Container {
 
 export interface Probe {
   httpGet?: { path: string; port: string | number };
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
 }
 
 export interface PodSpec {
   serviceAccountName?: string;
   enableServiceLinks?: boolean;
   securityContext?: { runAsNonRoot?: boolean; fsGroup?: number; seccompProfile?: { type: string } };
+  affinity?: {
+    podAntiAffinity?: {
+      preferredDuringSchedulingIgnoredDuringExecution?: {
+        podAffinityTerm: { topologyKey: string; labelSelector?: { matchLabels?: Record<string, string> } };
+      }[];
+    };
+  };
   containers: Container[];
   volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
 }
 
 /** A Deployment's or a StatefulSet's spec. */
 export interface WorkloadSpec {
-  template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
   replicas?: number;
+  podManagementPolicy?: string;
   strategy?: { type: string };
   serviceName?: string;
   volumeClaimTemplates?: unknown[];
@@ -69,7 +81,13 @@ export interface VirtualServiceSpec {
 export interface AuthorizationPolicySpec {
   selector?: { matchLabels: Record<string, string> };
   action?: string;
-  rules?: { from: { source: { principals: string[] } }[] }[];
+  rules?: { from: { source: { principals: string[] } }[]; to?: { operation: { ports?: string[] } }[] }[];
+}
+
+export interface PodDisruptionBudgetSpec {
+  selector: { matchLabels: Record<string, string> };
+  maxUnavailable?: number | string;
+  minAvailable?: number | string;
 }
 
 export interface TelemetrySpec {
@@ -87,6 +105,7 @@ export interface Kinds {
   Deployment: Of<WorkloadSpec>;
   StatefulSet: Of<WorkloadSpec>;
   PersistentVolumeClaim: K8sObject;
+  PodDisruptionBudget: Of<PodDisruptionBudgetSpec>;
   Service: Of<ServiceSpec>;
   Gateway: K8sObject;
   VirtualService: Of<VirtualServiceSpec>;

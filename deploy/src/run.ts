@@ -1,4 +1,5 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 /** The repository root: deploy/dist/src/run.js is three levels below it. */
@@ -35,4 +36,13 @@ export function runOk(command: string, args: string[], options: SpawnSyncOptions
     );
   }
   return result.stdout;
+}
+
+/** A port nothing listens on right now, for a process the test starts (or for no one: a closed port). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -52,11 +52,12 @@ export function kustomizeBuild(dir: string): string {
 }
 
 /**
- * Loads a compose file through compose-go, as `docker compose config` does, and returns the project. Env files,
- * if given, replace the `.env` beside it, as `--env-file` does, and enable the profiles they name.
+ * Loads a compose file, and any override files after it, through compose-go, as `docker compose -f ... config`
+ * does, and returns the project. Files ending in `.env` are env files instead: they replace the `.env` beside it,
+ * as `--env-file` does, and enable the profiles they name.
  */
-export function composeConfig(file: string, ...envFiles: string[]): ComposeProject {
-  const out = runOk('go', ['run', '.', file, ...envFiles], {
+export function composeConfig(file: string, ...more: string[]): ComposeProject {
+  const out = runOk('go', ['run', '.', file, ...more], {
     cwd: join(DEPLOY_DIR, 'compose-check'),
     hint: 'needs Go',
   });
@@ -71,6 +72,7 @@ export function istioApiDir(): string {
 
 export interface ComposeService {
   image?: string;
+  pull_policy?: string;
   command?: string[];
   build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   environment?: Record<string, string | null>;

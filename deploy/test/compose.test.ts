@@ -6,9 +6,11 @@ import { before, describe, it } from 'node:test';
 import { dirname } from 'node:path/posix';
 import { addressesIn, dataFileEnv, envProblems, namesHost, SERVICES } from '../src/env';
 import { REPO_ROOT } from '../src/run';
+import { bytes, isBelow, JAEGER_BYTES_PER_TRACE, jaegerMaxTraces, listenerHost } from '../src/checks';
 import { composeConfig, type ComposeProject, type ComposeService } from '../src/tools';
 
 const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yml');
+const KAFKA_CLUSTER_FILE = join(REPO_ROOT, 'docker-compose.kafka-cluster.yml');
 
 describe('docker-compose.yml', () => {
   let project: ComposeProject;
@@ -48,6 +50,42 @@ describe('docker-compose.yml', () => {
       assert.equal(build.dockerfile ?? 'Dockerfile', 'Dockerfile');
       assert.equal(build.args?.SERVICE, name);
     }
+  });
+
+  it("never runs someone else's image: each service is built here, under a name no registry serves", () => {
+    for (const name of SERVICES) {
+      assert.equal(services[name].pull_policy, 'build', `${name} pull_policy`);
+      // Without a registry host, `eshop/x` means docker.io/eshop/x, which anyone may publish.
+      assert.match(services[name].image ?? '', /^localhost\//, `${name} image`);
+    }
+  });
+
+  it('runs the Kafka healthcheck in a small heap, beside the broker in its memory limit', () => {
+    const [kind, command] = services.kafka.healthcheck?.test ?? [];
+    assert.equal(kind, 'CMD-SHELL');
+    const heap = /^KAFKA_HEAP_OPTS=(?:'|")?-Xmx(\d+)m\b/.exec(command);
+    assert.ok(heap, `the healthcheck's JVM gets a heap of its own, not the broker's: ${command}`);
+    assert.ok(Number(heap[1]) <= 128, `healthcheck heap ${heap[1]} MB`);
+  });
+
+  it("binds Kafka's controller to loopback and keeps its data in a folder inside its volume", () => {
+    const env = stringEnv(services.kafka.environment);
+    assert.match(listenerHost(env.KAFKA_LISTENERS, 'CONTROLLER') ?? '', /^(localhost|127\.0\.0\.1)$/);
+    const volume = services.kafka.volumes?.find(({ target }) => env.KAFKA_LOG_DIRS.startsWith(target));
+    assert.ok(volume, 'KAFKA_LOG_DIRS is on a volume');
+    assert.ok(
+      isBelow(env.KAFKA_LOG_DIRS, volume.target),
+      `KAFKA_LOG_DIRS=${env.KAFKA_LOG_DIRS} is below ${volume.target}`,
+    );
+  });
+
+  it("bounds Jaeger's memory storage to what its memory limit holds", () => {
+    const limit = bytes(Number(services.jaeger.deploy?.resources?.limits?.memory));
+    const maxTraces = jaegerMaxTraces(services.jaeger.command ?? []);
+    assert.ok(
+      maxTraces * JAEGER_BYTES_PER_TRACE <= limit,
+      `${maxTraces} traces of up to ${JAEGER_BYTES_PER_TRACE} bytes do not fit in ${limit} bytes`,
+    );
   });
 
   it('gives everything a healthcheck, a memory limit, a restart policy and bounded logs', () => {
@@ -110,3 +148,46 @@ describe('docker-compose.yml', () => {
 function stringEnv(environment: Record<string, string | null> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(environment ?? {}).map(([key, value]) => [key, value ?? '']));
 }
+
+describe('docker-compose.kafka-cluster.yml over docker-compose.yml', () => {
+  let services: Record<string, ComposeService>;
+  const kafkaNodes = () => Object.keys(services).filter((name) => /^kafka(-\d+)?$/.test(name));
+
+  before(() => {
+    services = composeConfig(COMPOSE_FILE, KAFKA_CLUSTER_FILE).services;
+  });
+
+  it('runs three Kafka nodes, each a voter of one quorum, on a volume of its own', () => {
+    const nodes = kafkaNodes();
+    assert.equal(nodes.length, 3);
+    const envs = nodes.map((name) => stringEnv(services[name].environment));
+    const voters = nodes.map((name, index) => `${envs[index].KAFKA_NODE_ID}@${name}:9093`).sort();
+    for (const [index, name] of nodes.entries()) {
+      const env = envs[index];
+      assert.deepEqual(env.KAFKA_CONTROLLER_QUORUM_VOTERS.split(',').sort(), voters, `${name} voters`);
+      assert.equal(listenerHost(env.KAFKA_LISTENERS, 'CONTROLLER'), '', `${name}: the other voters reach it`);
+      assert.equal(env.KAFKA_ADVERTISED_LISTENERS, `PLAINTEXT://${name}:9092`);
+      assert.equal(env.KAFKA_DEFAULT_REPLICATION_FACTOR, '3');
+      assert.equal(env.KAFKA_MIN_INSYNC_REPLICAS, '2');
+      assert.equal(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR, '3');
+      assert.equal(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR, '2');
+    }
+    assert.equal(new Set(envs.map((env) => env.KAFKA_NODE_ID)).size, 3, 'node ids are distinct');
+    const volumes = nodes.map((name) => services[name].volumes?.map((volume) => volume.source).join());
+    assert.equal(new Set(volumes).size, 3, `each node has its own volume: ${volumes.join(' ')}`);
+  });
+
+  it('has the Kafka clients bootstrap from all three and wait for each', () => {
+    for (const name of ['eshop', 'kafka-consumer']) {
+      const brokers = stringEnv(services[name].environment).KAFKA_BROKERS.split(',');
+      assert.deepEqual(
+        brokers.sort(),
+        kafkaNodes()
+          .map((node) => `${node}:9092`)
+          .sort(),
+        name,
+      );
+      for (const node of kafkaNodes()) assert.ok(services[name].depends_on?.[node], `${name} waits for ${node}`);
+    }
+  });
+});

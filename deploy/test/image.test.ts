@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT, run, runOk } from '../src/run';
+import { freePort, REPO_ROOT, run, runOk } from '../src/run';
 
 // The service that starts without Kafka: enough to prove the deployed folder is complete and runs.
 const SERVICE = 'billing';
@@ -31,14 +30,6 @@ function dockerignoreFilter(root: string): (source: string) => boolean {
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.+^${}()|\\]/g, '\\$&');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe(`the image build steps (scripts/image/build.sh ${SERVICE})`, () => {
   let work: string;

@@ -8,6 +8,8 @@ import { IstioSchemas } from '../src/istio';
 import { find, ISTIO_PORT_NAME, isIstio, isKind, type K8sObject, type Kinds, ofKind, parseObjects } from '../src/k8s';
 import { REPO_ROOT } from '../src/run';
 import { istioApiDir, kubernetesValidate, kustomizeBuild } from '../src/tools';
+import { KAFKA_PROBE_TIMEOUT_MS } from '@eshop/kafka';
+import { bytes, isBelow, JAEGER_BYTES_PER_TRACE, jaegerMaxTraces, listenerHost } from '../src/checks';
 
 const K8S_DIR = join(REPO_ROOT, 'k8s');
 const NAMESPACE = 'eshop';
@@ -127,7 +129,8 @@ describe('k8s/ for a cluster with Istio', () => {
       const container = podSpec(find(objects, 'Deployment', name)!).containers[0];
       assert.deepEqual(container.readinessProbe?.httpGet, { path: '/readyz', port: 'http' }, name);
       assert.deepEqual(container.livenessProbe?.httpGet, { path: '/healthz', port: 'http' }, name);
-      assert.equal(container.image, `eshop/${name}:dev`);
+      // Served by no registry: a cluster without the image fails to pull it rather than run someone else's.
+      assert.equal(container.image, `localhost/eshop/${name}:dev`);
     }
   });
 
@@ -261,16 +264,124 @@ describe('k8s/ for a cluster with Istio', () => {
     assert.ok(!JSON.stringify(objects).includes('install-values'), 'install values stay out of the kustomization');
   });
 
-  it('runs Kafka as a one-node KRaft StatefulSet with storage, advertised through its headless Service', () => {
+  it('runs Kafka as three KRaft nodes, each a voter of one quorum, reached through its headless Service', () => {
     const kafka = find(objects, 'StatefulSet', 'kafka')!;
     assert.ok(kafka.spec.volumeClaimTemplates?.length, 'PersistentVolumeClaim');
     assert.ok(kafka.spec.serviceName, 'serviceName');
     const headless = find(objects, 'Service', kafka.spec.serviceName)!;
     assert.equal(headless.spec.clusterIP, 'None');
-    const env = Object.fromEntries((podSpec(kafka).containers[0].env ?? []).map((e) => [e.name, e.value]));
+    const container = podSpec(kafka).containers[0];
+    const env = kafkaEnv(kafka);
     assert.equal(env.KAFKA_PROCESS_ROLES, 'broker,controller');
     assert.equal(env.KAFKA_ADVERTISED_LISTENERS, `PLAINTEXT://$(POD_NAME).${headless.metadata.name}.${DOMAIN}:9092`);
     assert.equal(podSpec(kafka).enableServiceLinks, false, 'no KAFKA_PORT from service links');
+
+    assert.equal(kafka.spec.replicas, 3);
+    // Each pod's node id is its ordinal, so that kafka-N is voter N whatever order the pods start in.
+    const nodeId = container.env?.find((e) => e.name === 'KAFKA_NODE_ID');
+    assert.equal(nodeId?.valueFrom?.fieldRef?.fieldPath, "metadata.labels['apps.kubernetes.io/pod-index']");
+    const controllerPort = headless.spec.ports.find((port) => port.port === 9093);
+    assert.ok(controllerPort, 'the controller port is on the headless Service');
+    assert.ok(container.ports?.some((port) => port.name === controllerPort.targetPort && port.containerPort === 9093));
+    const voters = Array.from(
+      { length: kafka.spec.replicas },
+      (_, ordinal) => `${ordinal}@kafka-${ordinal}.${headless.metadata.name}.${DOMAIN}:9093`,
+    );
+    assert.equal(env.KAFKA_CONTROLLER_QUORUM_VOTERS, voters.join(','));
+    // The other voters connect to it over the pod network: not on loopback.
+    assert.equal(listenerHost(env.KAFKA_LISTENERS, 'CONTROLLER'), '');
+    // The first pod is ready only once a quorum answers: started one by one, the others would never come.
+    assert.equal(kafka.spec.podManagementPolicy, 'Parallel');
+  });
+
+  it('keeps every Kafka topic on three nodes, two in sync, with one node allowed to go at a time', () => {
+    const kafka = find(objects, 'StatefulSet', 'kafka')!;
+    const env = kafkaEnv(kafka);
+    assert.equal(env.KAFKA_DEFAULT_REPLICATION_FACTOR, '3');
+    assert.equal(env.KAFKA_MIN_INSYNC_REPLICAS, '2');
+    assert.equal(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR, '3');
+    assert.equal(env.KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR, '3');
+    assert.equal(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR, '2');
+    assert.notEqual(env.KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE, 'true');
+    const budget = all('PodDisruptionBudget').find((pdb) =>
+      Object.entries(pdb.spec.selector.matchLabels).every(([k, v]) => kafka.spec.template.metadata.labels[k] === v),
+    );
+    assert.ok(budget, 'a PodDisruptionBudget selects the Kafka pods');
+    assert.equal(budget.spec.maxUnavailable, 1);
+    const spread = podSpec(kafka).affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    assert.ok(
+      spread.some(
+        ({ podAffinityTerm }) =>
+          podAffinityTerm.topologyKey === 'kubernetes.io/hostname' &&
+          podAffinityTerm.labelSelector?.matchLabels?.app === 'kafka',
+      ),
+      'Kafka pods prefer different machines',
+    );
+  });
+
+  it('admits broker-to-broker and controller traffic between the Kafka pods, and clients on 9092 only', () => {
+    const rules = all('AuthorizationPolicy')
+      .filter((policy) => policy.spec.selector?.matchLabels.app === 'kafka')
+      .flatMap((policy) => policy.spec.rules ?? []);
+    const portsFor = (serviceAccount: string) =>
+      rules
+        .filter((rule) => rule.from.some((from) => from.source.principals.includes(principal(serviceAccount))))
+        .flatMap((rule) => rule.to?.flatMap((to) => to.operation.ports ?? []) ?? ['any']);
+    assert.deepEqual(portsFor('kafka').sort(), ['9092', '9093']);
+    assert.deepEqual(portsFor('eshop'), ['9092']);
+    assert.deepEqual(portsFor('kafka-consumer'), ['9092']);
+  });
+
+  it("keeps Kafka's data in a folder inside its volume, clear of the disk's lost+found", () => {
+    const kafka = find(objects, 'StatefulSet', 'kafka')!;
+    const mount = podSpec(kafka).containers[0].volumeMounts?.find(({ name }) => name === 'data');
+    assert.ok(mount, 'the data volume is mounted');
+    const logDirs = kafkaEnv(kafka).KAFKA_LOG_DIRS;
+    assert.ok(isBelow(logDirs, mount.mountPath), `KAFKA_LOG_DIRS=${logDirs} is below ${mount.mountPath}`);
+  });
+
+  it('gives the services that wait for Kafka a startupProbe, and readiness longer than /readyz may take', () => {
+    const waitForKafka = SERVICES.filter((name) => 'KAFKA_BROKERS' in containerEnv(find(objects, 'Deployment', name)!));
+    assert.deepEqual(waitForKafka.sort(), ['eshop', 'kafka-consumer']);
+    for (const name of waitForKafka) {
+      const container = podSpec(find(objects, 'Deployment', name)!).containers[0];
+      const startup = container.startupProbe;
+      assert.deepEqual(startup?.httpGet, { path: '/healthz', port: 'http' }, `${name} startupProbe`);
+      const budgetSeconds = (startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3);
+      assert.ok(budgetSeconds >= 120, `${name} may wait ${budgetSeconds} s for Kafka at start`);
+    }
+    for (const name of SERVICES) {
+      const timeoutSeconds = podSpec(find(objects, 'Deployment', name)!).containers[0].readinessProbe?.timeoutSeconds;
+      assert.ok(
+        (timeoutSeconds ?? 1) * 1000 > KAFKA_PROBE_TIMEOUT_MS,
+        `${name}: readiness timeout ${timeoutSeconds ?? 1} s is no longer than /readyz's Kafka check`,
+      );
+    }
+  });
+
+  it('sends the services’ spans to Jaeger around their sidecars, not through them', () => {
+    for (const name of SERVICES) {
+      const deployment = find(objects, 'Deployment', name)!;
+      const otlpPort = new URL(containerEnv(deployment).OTEL_EXPORTER_OTLP_ENDPOINT).port;
+      const excluded = deployment.spec.template.metadata.annotations?.['traffic.sidecar.istio.io/excludeOutboundPorts'];
+      assert.ok(
+        excluded
+          ?.split(',')
+          .map((port) => port.trim())
+          .includes(otlpPort),
+        `${name} excludes ${otlpPort}`,
+      );
+    }
+  });
+
+  it("bounds Jaeger's memory storage to what its memory limit holds", () => {
+    const container = podSpec(find(objects, 'Deployment', 'jaeger')!).containers[0];
+    const limit = bytes(container.resources?.limits?.memory ?? '0');
+    const maxTraces = jaegerMaxTraces(container.args ?? []);
+    assert.ok(
+      maxTraces * JAEGER_BYTES_PER_TRACE <= limit,
+      `${maxTraces} traces of up to ${JAEGER_BYTES_PER_TRACE} bytes do not fit in ${limit} bytes`,
+    );
   });
 
   /** Whether host:port names a Service in the namespace whose port leads to a named container port. */
@@ -294,6 +405,10 @@ describe('k8s/ for a cluster with Istio', () => {
     );
   }
 });
+
+function kafkaEnv(kafka: Kinds['StatefulSet']): Record<string, string> {
+  return Object.fromEntries((kafka.spec.template.spec.containers[0].env ?? []).map((e) => [e.name, e.value ?? '']));
+}
 
 function containerEnv(deployment: Kinds['Deployment']): Record<string, string> {
   const env = deployment.spec.template.spec.containers[0].env ?? [];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
 import type { Span } from '@eshop/scripts/jaeger';
@@ -105,6 +106,9 @@ describe('spans through Kafka (TRACE_PIPELINE=kafka)', () => {
     assert.ok(shown.includes(traceId.slice(0, 16)) || shown.includes(traceId), 'the trace id is on the page');
     await browser.screenshot(page, 'zipkin-trace.png');
     watched.assertStayedLocal();
+    // And the storefront links its trace ids there.
+    const config = (await (await fetch(`${context.stack.url('eshop')}/api/config`)).json()) as { zipkinUiUrl?: string };
+    assert.equal(config.zipkinUiUrl, 'http://localhost:9411/zipkin');
   });
 
   it('makes a trace queryable in Jaeger and Zipkin soon after its checkout (the delay is reported)', async () => {
@@ -135,9 +139,13 @@ describe('spans through Kafka (TRACE_PIPELINE=kafka)', () => {
       const placed = await checkout(stack, ONE_ITEM);
       return { ...placed, ms: performance.now() - started };
     };
+    // One checkout every 100 ms or so: enough traces to matter, few enough to read back one by one.
     const placeFor = async (ms: number) => {
       const placed = [];
-      for (const until = Date.now() + ms; Date.now() < until;) placed.push(await timed());
+      for (const until = Date.now() + ms; Date.now() < until;) {
+        placed.push(await timed());
+        await delay(100);
+      }
       return placed;
     };
 
@@ -146,14 +154,17 @@ describe('spans through Kafka (TRACE_PIPELINE=kafka)', () => {
     const duringOutage = await placeFor(20_000);
     await stack.startJaeger();
 
-    for (const { traceId } of duringOutage) {
-      const spans = await traceWithSpans(jaeger, traceId, SPANS_PER_CHECKOUT);
-      assert.equal(spans.length, SPANS_PER_CHECKOUT, `trace ${traceId}`);
-      assertWhole(ofJaeger(spans), `trace ${traceId}`);
-    }
+    // Every trace of the window, whole: the ingester reads what the collector kept in Kafka meanwhile.
+    const incomplete = async () => {
+      const counts = await Promise.all(
+        duringOutage.map(async ({ traceId }) => ({ traceId, spans: (await jaeger.trace(traceId))?.length ?? 0 })),
+      );
+      return counts.filter(({ spans }) => spans !== SPANS_PER_CHECKOUT);
+    };
+    await poll('every trace of the outage whole in Jaeger', incomplete, (left) => left.length === 0, 60_000, 1000);
     const ratio = median(duringOutage.map((c) => c.ms)) / median(baseline.map((c) => c.ms));
     console.log(
-      `ingester outage: ${duringOutage.length} checkouts in 20 s, all traces complete afterwards; ` +
+      `ingester outage: ${duringOutage.length} checkouts in 20 s, every trace whole afterwards; ` +
         `median checkout ${median(duringOutage.map((c) => c.ms)).toFixed(1)} ms vs ${median(baseline.map((c) => c.ms)).toFixed(1)} ms before (×${ratio.toFixed(2)})`,
     );
     // Generous: the bound is there to catch checkouts that wait on the backend, not to time them.

@@ -31,7 +31,8 @@ export const SERVICE_NODE_ARGS = [
   'dist/src/main.js',
 ];
 
-const KAFKA_PORTS = [9092, 9093];
+/** At most this many Kafka nodes natively: three make a quorum that survives one loss. */
+const MAX_KAFKA_NODES = 3;
 const JAEGER_PORTS = [4317, 4318, 16686];
 /** TRACE_PIPELINE=kafka: the collector's OTLP and health ports, the ingester's query and health, Zipkin's. */
 const TRACE_PIPELINE_PORTS = [4317, 4318, 13133, 16686, 14133, 9411];
@@ -53,6 +54,40 @@ const DATA_FILES: Partial<Record<ServiceName, Record<string, string>>> = {
 /** The supervisor's wait before restarting a service, doubled while it keeps exiting soon after each start. */
 const RESTART_DELAY = { firstMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
 
+/**
+ * One node of the native Kafka cluster, a broker and a controller in one process. Node n (1, 2, 3) has its
+ * broker on 9090 + 2n and its controller on 9091 + 2n: 9092/9093, 9094/9095, 9096/9097.
+ */
+export interface KafkaNode {
+  id: number;
+  brokerPort: number;
+  controllerPort: number;
+}
+
+export function kafkaNodes(count: number): KafkaNode[] {
+  return Array.from({ length: count }, (_, index) => ({
+    id: index + 1,
+    brokerPort: 9092 + 2 * index,
+    controllerPort: 9093 + 2 * index,
+  }));
+}
+
+/** How the topics are kept with `brokers` nodes: three copies at most, two in sync once there are three. */
+export function replication(brokers: number): { factor: number; minInSync: number } {
+  return { factor: Math.min(3, brokers), minInSync: brokers >= 3 ? 2 : 1 };
+}
+
+/** A whole number from the environment within [1, max], or the default when unset. */
+function countFromEnv(name: string, max: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return 1;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > max) {
+    throw new SetupError(`${name}=${value}: give a whole number from 1 to ${max}`);
+  }
+  return count;
+}
+
 export interface StackOptions {
   /** `terminal`: the services' JSON log lines go to stdout; `files`: each process logs to `<runDir>/<name>.log`. */
   output: 'terminal' | 'files';
@@ -62,6 +97,10 @@ export interface StackOptions {
   serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
   /** The services to start with the stack, all six unless told; `startService` starts the others later. */
   services?: readonly ServiceName[];
+  /** Kafka nodes to run (KAFKA_BROKER_COUNT, default 1), each a broker and a controller. */
+  kafkaNodes?: number;
+  /** kafka-consumer processes in the one group (KAFKA_CONSUMER_INSTANCES, default 1), on 8085, 8086, ... */
+  consumerInstances?: number;
   progress?: Progress;
   /** How spans reach Jaeger: straight over OTLP (`direct`), or through a collector and Kafka (`kafka`); TRACE_PIPELINE. */
   tracePipeline?: TracePipeline;
@@ -77,14 +116,17 @@ export interface StackOptions {
  */
 export class Stack {
   readonly jaegerQueryUrl = JAEGER_QUERY_URL;
-  readonly kafkaBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
+  readonly kafkaNodes: KafkaNode[];
+  readonly kafkaBrokers: string[];
+  readonly consumerInstances: number;
   readonly tracePipeline: TracePipeline;
   private readonly runDir: string;
   private readonly progress: Progress;
-  private readonly services = new Map<ServiceName, ManagedProcess>();
-  private readonly restarts = new Map<ServiceName, { delayMs: number; timer?: NodeJS.Timeout }>();
+  /** The services' processes by process name: the service's, or `kafka-consumer-2` for a further instance. */
+  private readonly services = new Map<string, ManagedProcess>();
+  private readonly restarts = new Map<string, { delayMs: number; timer?: NodeJS.Timeout }>();
   private stopping = false;
-  private kafka?: ManagedProcess;
+  private readonly kafka = new Map<number, ManagedProcess>();
   private jaeger?: ManagedProcess;
   private collector?: ManagedProcess;
   private zipkin?: ManagedProcess;
@@ -96,6 +138,13 @@ export class Stack {
     this.runDir = options.runDir ?? join(CACHE_DIR, 'run');
     this.progress = options.progress ?? (() => {});
     this.tracePipeline = options.tracePipeline ?? tracePipelineOf(process.env.TRACE_PIPELINE);
+    this.kafkaNodes = kafkaNodes(options.kafkaNodes ?? countFromEnv('KAFKA_BROKER_COUNT', MAX_KAFKA_NODES));
+    this.kafkaBrokers = (
+      process.env.KAFKA_BROKERS ?? this.kafkaNodes.map((node) => `127.0.0.1:${node.brokerPort}`).join(',')
+    )
+      .split(',')
+      .map((broker) => broker.trim());
+    this.consumerInstances = options.consumerInstances ?? countFromEnv('KAFKA_CONSUMER_INSTANCES', 10);
   }
 
   static async start(options: StackOptions): Promise<Stack> {
@@ -118,14 +167,30 @@ export class Stack {
     return process.env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined;
   }
 
-  url(service: ServiceName): string {
-    return `http://localhost:${SERVICE_PORTS[service]}`;
+  /** Where a service answers; `instance` counts from 1, and only kafka-consumer runs more than one. */
+  url(service: ServiceName, instance = 1): string {
+    return `http://localhost:${portOf(service, instance)}`;
+  }
+
+  /** Every service process the stack runs, with its name and where it answers. */
+  get endpoints(): { name: string; url: string }[] {
+    return SERVICES.flatMap((service) =>
+      this.instancesOf(service).map((instance) => ({
+        name: processName(service, instance),
+        url: this.url(service, instance),
+      })),
+    );
+  }
+
+  /** The processes of a service: kafka-consumer, kafka-consumer-2, ... for the consumer's instances. */
+  private instancesOf(service: ServiceName): number[] {
+    return Array.from({ length: service === 'kafka-consumer' ? this.consumerInstances : 1 }, (_, index) => index + 1);
   }
 
   private async startAll(): Promise<void> {
     await assertPortsFree([
-      ...Object.values(SERVICE_PORTS),
-      ...(this.ownsKafka ? KAFKA_PORTS : []),
+      ...SERVICES.flatMap((service) => this.instancesOf(service).map((instance) => portOf(service, instance))),
+      ...(this.ownsKafka ? this.kafkaNodes.flatMap((node) => [node.brokerPort, node.controllerPort]) : []),
       ...(this.ownsJaeger ? (this.tracePipeline === 'kafka' ? TRACE_PIPELINE_PORTS : JAEGER_PORTS) : []),
     ]);
     const [jars, jaegerBinary, zipkinJar] = await Promise.all([
@@ -149,49 +214,122 @@ export class Stack {
       await this.startJaeger();
     }
     const services = this.options.services ?? SERVICES;
-    for (const service of services) this.launchService(service);
-    await Promise.all(services.map((service) => this.waitUntilReady(service)));
+    const processes = services.flatMap((service) =>
+      this.instancesOf(service).map((instance) => ({ service, instance })),
+    );
+    for (const { service, instance } of processes) this.launchService(service, instance);
+    await Promise.all(processes.map(({ service, instance }) => this.waitUntilReady(service, instance)));
   }
 
-  /** KRaft needs its storage formatted with a cluster id before the first start. */
+  /** KRaft needs each node's storage formatted, with the one cluster id, before the first start. */
   private async formatKafkaStorage(): Promise<void> {
     const template = await readFile(join(REPO_ROOT, 'scripts', 'kafka', 'server.properties'), 'utf8');
-    await mkdir(this.kafkaFile('data'), { recursive: true });
-    await writeFile(this.kafkaFile('server.properties'), template.replaceAll('${DATA_DIR}', this.kafkaFile('data')));
+    const { factor, minInSync } = replication(this.kafkaNodes.length);
+    const settings: Record<string, string> = {
+      VOTERS: this.kafkaNodes.map((node) => `${node.id}@127.0.0.1:${node.controllerPort}`).join(','),
+      REPLICATION_FACTOR: String(factor),
+      MIN_INSYNC_REPLICAS: String(minInSync),
+    };
     const clusterId = newClusterId();
-    await run('java', [
-      ...this.kafkaJava(),
-      'kafka.tools.StorageTool',
-      'format',
-      '-t',
-      clusterId,
-      '-c',
-      this.kafkaFile('server.properties'),
-    ]);
-  }
-
-  /** Starts the broker on its existing storage and waits until it answers. */
-  async startKafka(): Promise<void> {
-    if (!this.kafkaJars) throw new Error('this stack does not own a Kafka broker');
-    this.progress('starting Kafka on 127.0.0.1:9092');
-    this.kafka = ManagedProcess.start(
-      'kafka',
-      'java',
-      [
-        '-Xmx512m',
-        `-Dlog4j.configuration=file:${join(REPO_ROOT, 'scripts', 'kafka', 'log4j.properties')}`,
+    for (const node of this.kafkaNodes) {
+      const nodeSettings: Record<string, string> = {
+        ...settings,
+        NODE_ID: String(node.id),
+        BROKER_PORT: String(node.brokerPort),
+        CONTROLLER_PORT: String(node.controllerPort),
+        DATA_DIR: this.kafkaFile(node, 'data'),
+      };
+      await mkdir(this.kafkaFile(node, 'data'), { recursive: true });
+      await writeFile(
+        this.kafkaFile(node, 'server.properties'),
+        template.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
+          if (nodeSettings[name] === undefined) throw new Error(`server.properties: no value for \${${name}}`);
+          return nodeSettings[name];
+        }),
+      );
+      await run('java', [
         ...this.kafkaJava(),
-        'kafka.Kafka',
-        this.kafkaFile('server.properties'),
-      ],
-      { output: { kind: 'file', path: join(this.runDir, 'kafka.log') } },
-    );
-    await this.waitOrExit(this.kafka, 'Kafka to accept clients', () => kafkaAnswers(this.kafkaBrokers));
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        this.kafkaFile(node, 'server.properties'),
+      ]);
+    }
   }
 
-  /** Stops the broker (a controlled shutdown) and keeps its data, for a later `startKafka`. */
+  /**
+   * Starts the Kafka nodes on their existing storage, all at once (a node waits for a quorum of controllers),
+   * and waits until every broker has joined the cluster.
+   */
+  async startKafka(): Promise<void> {
+    if (!this.kafkaJars) throw new Error('this stack does not own Kafka');
+    const brokers = this.kafkaNodes.map((node) => `127.0.0.1:${node.brokerPort}`).join(', ');
+    this.progress(
+      `starting Kafka: ${this.kafkaNodes.length === 1 ? 'one node' : `${this.kafkaNodes.length} nodes`} on ${brokers}`,
+    );
+    for (const node of this.kafkaNodes) this.launchKafkaNode(node);
+    await Promise.all(
+      this.kafkaNodes.map((node) =>
+        this.waitOrExit(this.kafka.get(node.id)!, 'Kafka to accept clients', () =>
+          kafkaAnswers(this.kafkaBrokers, this.kafkaNodes.length),
+        ),
+      ),
+    );
+  }
+
+  /** Stops every node (a controlled shutdown each) and keeps their data, for a later `startKafka`. */
   async stopKafka(): Promise<void> {
-    await this.kafka?.stop(30_000);
+    await Promise.all([...this.kafka.values()].map((node) => node.stop(30_000)));
+  }
+
+  /** Stops one node cleanly: it hands its partitions' leadership over before it exits. */
+  async stopKafkaNode(id: number): Promise<void> {
+    await this.kafka.get(id)?.stop(30_000);
+  }
+
+  /** SIGKILL for one node, as a crash or a lost machine: no controlled shutdown, no handover. */
+  async killKafkaNode(id: number): Promise<void> {
+    const node = this.kafka.get(id);
+    node?.crash();
+    await node?.exited;
+  }
+
+  /** Starts one stopped node again on its data, and waits until the cluster has all its brokers back. */
+  async startKafkaNode(id: number): Promise<void> {
+    const node = this.kafkaNodes.find((candidate) => candidate.id === id);
+    if (!node || !this.kafkaJars) throw new Error(`this stack has no Kafka node ${id}`);
+    if (this.kafka.get(id)?.running) throw new Error(`Kafka node ${id} is already running`);
+    this.launchKafkaNode(node);
+    // Asked on its own port: the others may still list it from before it went.
+    await this.waitOrExit(this.kafka.get(id)!, `Kafka node ${id} to rejoin`, () =>
+      kafkaAnswers([`127.0.0.1:${node.brokerPort}`], this.kafkaNodes.length),
+    );
+  }
+
+  private launchKafkaNode(node: KafkaNode): void {
+    const name = this.kafkaNodeName(node);
+    this.kafka.set(
+      node.id,
+      ManagedProcess.start(
+        name,
+        'java',
+        [
+          '-Xmx512m',
+          `-Dlog4j.configuration=file:${join(REPO_ROOT, 'scripts', 'kafka', 'log4j.properties')}`,
+          ...this.kafkaJava(),
+          'kafka.Kafka',
+          this.kafkaFile(node, 'server.properties'),
+        ],
+        { output: { kind: 'file', path: this.logFile(name) } },
+      ),
+    );
+  }
+
+  /** `kafka` for a single node, as before clusters; `kafka-1`, `kafka-2`, ... in a cluster. */
+  private kafkaNodeName(node: KafkaNode): string {
+    return this.kafkaNodes.length === 1 ? 'kafka' : `kafka-${node.id}`;
   }
 
   /**
@@ -265,103 +403,134 @@ export class Stack {
     await this.jaeger?.stop();
   }
 
+  /** The log of a process the stack runs (with `output: 'files'`): `kafka-consumer-2`, `kafka-1`, `jaeger`, ... */
+  logFile(name: string): string {
+    return join(this.runDir, `${name}.log`);
+  }
+
   /** The path of a data file of the stack's, as `DATA_FILES` names it: `stack.dataFile('notification.db')`. */
   dataFile(name: string): string {
     return join(this.runDir, name);
   }
 
-  private launchService(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): ManagedProcess {
+  private launchService(service: ServiceName, instance: number, extraEnv: NodeJS.ProcessEnv = {}): ManagedProcess {
+    const name = processName(service, instance);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      ...(this.ownsKafka ? { KAFKA_BROKERS: this.kafkaBrokers.join(',') } : {}),
       ...Object.fromEntries(
         Object.entries(DATA_FILES[service] ?? {}).map(([variable, file]) => [variable, this.dataFile(file)]),
       ),
+      // The storefront links traces to Zipkin's UI, the native trace UI, when spans go there too.
+      ...(service === 'eshop' && this.zipkin ? { ZIPKIN_UI_URL: ZIPKIN_URL.replace(/\/$/, '') } : {}),
       ...this.options.serviceEnv?.[service],
       ...extraEnv,
       OTEL_SERVICE_NAME: service,
+      // Which process made a span: kafka-consumer-2's spans say so, in one trace with kafka-consumer's.
+      OTEL_RESOURCE_ATTRIBUTES: [process.env.OTEL_RESOURCE_ATTRIBUTES, `service.instance.id=${name}`]
+        .filter(Boolean)
+        .join(','),
       // Set here, not left to each service's default: the stack polls and prints these very ports, and one PORT
       // in the caller's shell would otherwise give all six the same one.
-      PORT: String(SERVICE_PORTS[service]),
+      PORT: String(portOf(service, instance)),
     };
     const output: Output =
       this.options.output === 'terminal'
         ? { kind: 'terminal', prefix: '' }
-        : { kind: 'file', path: join(this.runDir, `${service}.log`) };
-    const child = ManagedProcess.start(service, process.execPath, SERVICE_NODE_ARGS, {
+        : { kind: 'file', path: this.logFile(name) };
+    const child = ManagedProcess.start(name, process.execPath, SERVICE_NODE_ARGS, {
       cwd: join(REPO_ROOT, 'services', service),
       env,
       output,
     });
-    this.services.set(service, child);
-    void child.exited.then(() => this.restartIfCrashed(service, child, extraEnv));
+    this.services.set(name, child);
+    void child.exited.then(() => this.restartIfCrashed(service, instance, child, extraEnv));
     return child;
   }
 
   /** The supervisor: restarts a service that exited though nobody stopped it, and says how it ended. */
-  private restartIfCrashed(service: ServiceName, child: ManagedProcess, extraEnv: NodeJS.ProcessEnv): void {
-    if (child.stopRequested || this.stopping || this.services.get(service) !== child) return;
-    const previous = this.restarts.get(service)?.delayMs;
+  private restartIfCrashed(
+    service: ServiceName,
+    instance: number,
+    child: ManagedProcess,
+    extraEnv: NodeJS.ProcessEnv,
+  ): void {
+    const name = processName(service, instance);
+    if (child.stopRequested || this.stopping || this.services.get(name) !== child) return;
+    const previous = this.restarts.get(name)?.delayMs;
     const ranLong = Date.now() - child.startedAt >= RESTART_DELAY.resetAfterMs;
     const delayMs =
       previous === undefined || ranLong ? RESTART_DELAY.firstMs : Math.min(previous * 2, RESTART_DELAY.maxMs);
-    this.progress(`${service} exited (${child.exitStatus}); restarting it in ${delayMs / 1000} s`);
+    this.progress(`${name} exited (${child.exitStatus}); restarting it in ${delayMs / 1000} s`);
     const timer = setTimeout(() => {
-      this.restarts.set(service, { delayMs });
-      this.launchService(service, extraEnv);
+      this.restarts.set(name, { delayMs });
+      this.launchService(service, instance, extraEnv);
     }, delayMs);
-    this.restarts.set(service, { delayMs, timer });
+    this.restarts.set(name, { delayMs, timer });
   }
 
-  private cancelRestart(service: ServiceName): void {
-    clearTimeout(this.restarts.get(service)?.timer);
-    this.restarts.delete(service);
+  private cancelRestart(name: string): void {
+    clearTimeout(this.restarts.get(name)?.timer);
+    this.restarts.delete(name);
   }
 
-  private async waitUntilReady(service: ServiceName): Promise<void> {
-    await this.waitOrExit(this.services.get(service)!, `${service} to be ready`, () => this.answersReady(service));
+  private async waitUntilReady(service: ServiceName, instance = 1): Promise<void> {
+    await this.waitOrExit(
+      this.services.get(processName(service, instance))!,
+      `${processName(service, instance)} to be ready`,
+      () => this.answersReady(service, instance),
+    );
   }
 
   /** Starts a service (again), with extra environment, and waits until it is ready. */
-  async startService(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
-    if (this.services.get(service)?.running) throw new Error(`${service} is already running`);
-    this.cancelRestart(service);
-    this.launchService(service, extraEnv);
-    await this.waitUntilReady(service);
+  async startService(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}, instance = 1): Promise<void> {
+    const name = processName(service, instance);
+    if (this.services.get(name)?.running) throw new Error(`${name} is already running`);
+    this.cancelRestart(name);
+    this.launchService(service, instance, extraEnv);
+    await this.waitUntilReady(service, instance);
   }
 
   /**
    * SIGKILL, as in a crash: the service gets no chance to finish or commit anything. The supervisor then starts
    * it again; `untilReady` waits for that.
    */
-  async killService(service: ServiceName): Promise<void> {
-    const child = this.services.get(service);
+  async killService(service: ServiceName, instance = 1): Promise<void> {
+    const child = this.services.get(processName(service, instance));
     child?.crash();
     await child?.exited;
   }
 
   /** Waits until a service answers ready, through any restarts on the way. */
-  async untilReady(service: ServiceName): Promise<void> {
-    await waitFor(`${service} to be ready`, () => this.answersReady(service), READY_TIMEOUT_MS);
+  async untilReady(service: ServiceName, instance = 1): Promise<void> {
+    await waitFor(
+      `${processName(service, instance)} to be ready`,
+      () => this.answersReady(service, instance),
+      READY_TIMEOUT_MS,
+    );
   }
 
-  private async answersReady(service: ServiceName): Promise<boolean> {
-    const response = await fetch(`${this.url(service)}/readyz`);
+  private async answersReady(service: ServiceName, instance = 1): Promise<boolean> {
+    const response = await fetch(`${this.url(service, instance)}/readyz`);
     return response.ok;
   }
 
   /** The process id of a running service, e.g. to read its memory from /proc. */
-  servicePid(service: ServiceName): number | undefined {
-    return this.services.get(service)?.pid;
+  servicePid(service: ServiceName, instance = 1): number | undefined {
+    return this.services.get(processName(service, instance))?.pid;
   }
 
-  /** The process id of the broker or Jaeger, when this stack runs it: `pnpm bench` reads their CPU time. */
-  infraPid(name: 'kafka' | 'jaeger'): number | undefined {
-    return this[name]?.pid;
+  /** The process ids of the Kafka nodes and of Jaeger that this stack runs: `pnpm bench` reads their CPU time. */
+  infraPids(): { kafka: number[]; jaeger: number[] } {
+    const pids = (children: (ManagedProcess | undefined)[]) =>
+      children.flatMap((child) => (child?.pid === undefined ? [] : [child.pid]));
+    return { kafka: pids([...this.kafka.values()]), jaeger: pids([this.jaeger]) };
   }
 
-  async stopService(service: ServiceName): Promise<number | null> {
-    this.cancelRestart(service);
-    const child = this.services.get(service);
+  async stopService(service: ServiceName, instance = 1): Promise<number | null> {
+    const name = processName(service, instance);
+    this.cancelRestart(name);
+    const child = this.services.get(name);
     await child?.stop();
     return child ? child.exited : null;
   }
@@ -369,24 +538,24 @@ export class Stack {
   /** Stops the services, then the broker and Jaeger, which the services flush their last spans to. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const service of SERVICES) this.cancelRestart(service);
+    for (const name of this.restarts.keys()) this.cancelRestart(name);
     await Promise.all([...this.services.values()].map((child) => child.stop()));
     // The collector first: it sends what it still holds to Kafka.
     await this.collector?.stop();
     await Promise.all([this.jaeger?.stop(), this.zipkin?.stop()]);
-    await this.kafka?.stop(30_000);
+    await this.stopKafka();
     process.off('exit', this.killNow);
   }
 
   /** For `process.on('exit')`, where nothing can be awaited: whatever still runs dies with the process. */
   private readonly killNow = (): void => {
-    for (const child of [...this.services.values(), this.kafka, this.jaeger, this.collector, this.zipkin]) {
+    for (const child of [...this.services.values(), ...this.kafka.values(), this.jaeger, this.collector, this.zipkin]) {
       child?.killNow();
     }
   };
 
-  private kafkaFile(name: string): string {
-    return join(this.runDir, 'kafka', name);
+  private kafkaFile(node: KafkaNode, name: string): string {
+    return join(this.runDir, this.kafkaNodeName(node), name);
   }
 
   private kafkaJava(): string[] {
@@ -396,7 +565,7 @@ export class Stack {
   /** Waits for `check`, but gives up at once, with the end of its log, if the process exits meanwhile. */
   private async waitOrExit(child: ManagedProcess, what: string, check: () => Promise<boolean>): Promise<void> {
     const exited = child.exited.then(async (code) => {
-      const log = await readFile(join(this.runDir, `${child.name}.log`), 'utf8').catch(() => '');
+      const log = await readFile(this.logFile(child.name), 'utf8').catch(() => '');
       throw new Error(
         `${child.name} exited (code ${code}) while waiting for ${what}\n${log.split('\n').slice(-15).join('\n')}`,
       );
@@ -404,6 +573,15 @@ export class Stack {
     await Promise.race([waitFor(what, check, READY_TIMEOUT_MS), exited]);
     exited.catch(() => {});
   }
+}
+
+/** `kafka-consumer` for the first instance, `kafka-consumer-2` for the second, and so on. */
+function processName(service: ServiceName, instance: number): string {
+  return instance === 1 ? service : `${service}-${instance}`;
+}
+
+function portOf(service: ServiceName, instance: number): number {
+  return SERVICE_PORTS[service] + instance - 1;
 }
 
 /**
@@ -439,12 +617,12 @@ async function createSpanTopics(brokers: string[]): Promise<void> {
   }
 }
 
-async function kafkaAnswers(brokers: string[]): Promise<boolean> {
+/** Whether the cluster answers with all `count` brokers registered. */
+async function kafkaAnswers(brokers: string[], count: number): Promise<boolean> {
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
   try {
     await admin.connect();
-    await admin.describeCluster();
-    return true;
+    return (await admin.describeCluster()).brokers.length >= count;
   } finally {
     await admin.disconnect();
   }

@@ -45,22 +45,73 @@ export function createProducer(kafka: Kafka, config: Omit<ProducerConfig, 'creat
 }
 
 /**
- * Creates the topics if they do not exist yet. Producer and consumer both call it at start, so neither depends
- * on the broker's auto-creation or on which of them starts first.
+ * How many partitions a topic is created with: the most consumers of one group that can share it, since each
+ * partition is read by one member at a time. Six lets a group of one, two, three or six divide it evenly.
  */
-export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions = 3): Promise<void> {
-  const admin = kafka.admin();
+export const TOPIC_PARTITIONS = 6;
+
+/**
+ * Creates the topics if they do not exist yet. Producer and consumer both call it at start, so neither depends
+ * on the broker's auto-creation or on which of them starts first. The replication factor and the in-sync
+ * minimum are the brokers' defaults (`default.replication.factor`, `min.insync.replicas`), which each
+ * deployment sets for its number of brokers. A topic that exists with fewer partitions is left as it is (more
+ * partitions would move keys, and so one order's events, to other partitions) and reported.
+ */
+export async function ensureTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  // One quick retry: at start, the caller's own backoff (retryAtStart) paces the tries and logs them.
+  const admin = kafka.admin({ retry: { retries: 1 } });
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((topic) => !existing.has(topic));
     if (missing.length > 0) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions })) });
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: TOPIC_PARTITIONS })),
+      });
+    }
+    const present = topics.filter((topic) => existing.has(topic));
+    if (present.length === 0) return;
+    const metadata = await admin.fetchTopicMetadata({ topics: present });
+    for (const { name, partitions } of metadata.topics) {
+      if (partitions.length < TOPIC_PARTITIONS) {
+        log().warn(
+          { topic: name, partitions: partitions.length, wanted: TOPIC_PARTITIONS },
+          `topic ${name} has ${partitions.length} partitions, fewer than the ${TOPIC_PARTITIONS} it is created ` +
+            'with: at most that many consumers of a group get work. Add partitions with kafka-topics.sh --alter ' +
+            'once no events are in flight (it moves keys to other partitions).',
+        );
+      }
     }
   } finally {
     await admin.disconnect();
   }
 }
+
+/** The waits between tries to reach Kafka at start: doubling from half a second up to ten. */
+const START_RETRY = { firstMs: 500, maxMs: 10_000 };
+
+/**
+ * Runs `attempt` until it succeeds, waiting longer after each failure (up to `START_RETRY.maxMs`) and logging
+ * each. At start, Kafka may not be there yet (Kubernetes has no start order, and a broker restarts on its
+ * own): a service that exited instead would be restarted later and later, in a crash loop, and be down all
+ * that time. How long is too long is the orchestrator's to say (a startupProbe); until then this keeps trying.
+ */
+export async function retryAtStart<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1, waitMs = START_RETRY.firstMs; ; tries++, waitMs = Math.min(waitMs * 2, START_RETRY.maxMs)) {
+    try {
+      return await attempt();
+    } catch (error) {
+      log().warn(
+        { tries, retryInMs: waitMs, error: error instanceof Error ? error.message : String(error) },
+        `Kafka: cannot ${what} yet; trying again`,
+      );
+      await delay(waitMs);
+    }
+  }
+}
+
+const log = () => logger.child({ component: 'kafka' });
 
 export interface KafkaProbe {
   /** True when the cluster answered a metadata request within `timeoutMs`. */
@@ -68,12 +119,15 @@ export interface KafkaProbe {
   close(): Promise<void>;
 }
 
+/** How long `/readyz` waits for the cluster: readiness probes must allow longer (see the deploy tests). */
+export const KAFKA_PROBE_TIMEOUT_MS = 2000;
+
 /** A readiness check for `/readyz`: one admin connection, kept open, asked for the cluster's metadata. */
 export function createKafkaProbe(kafka: Kafka): KafkaProbe {
   const admin = kafka.admin({ retry: { retries: 0 } });
   let connection: Promise<void> | undefined;
   return {
-    async isReachable(timeoutMs = 2000) {
+    async isReachable(timeoutMs = KAFKA_PROBE_TIMEOUT_MS) {
       const timeout = new AbortController();
       try {
         connection ??= admin.connect();

@@ -13,15 +13,22 @@ export async function cpuMs(pid: number): Promise<number> {
   return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
-/** The CPU milliseconds each named process spends between `start` and the call to the function it returns. */
-export async function startCpuMeter(pids: Record<string, number>): Promise<() => Promise<Record<string, number>>> {
+/**
+ * The CPU milliseconds each named group of processes (one service, the Kafka nodes) spends between `start` and
+ * the call to the function it returns.
+ */
+export async function startCpuMeter(groups: Record<string, number[]>): Promise<() => Promise<Record<string, number>>> {
   const read = async () =>
     Object.fromEntries(
-      await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuMs(pid)] as const)),
+      await Promise.all(
+        Object.entries(groups).map(
+          async ([name, pids]) => [name, (await Promise.all(pids.map(cpuMs))).reduce((a, b) => a + b, 0)] as const,
+        ),
+      ),
     );
   const before = await read();
   return async () => {
     const after = await read();
-    return Object.fromEntries(Object.keys(pids).map((name) => [name, after[name] - before[name]]));
+    return Object.fromEntries(Object.keys(groups).map((name) => [name, after[name] - before[name]]));
   };
 }

@@ -168,14 +168,18 @@ export async function measureMode(
   }
 }
 
-/** The processes whose CPU time is measured: the services, and the broker and Jaeger when the stack runs them. */
-function processIds(stack: Stack): Record<string, number> {
-  const pids: Record<string, number | undefined> = {
-    ...Object.fromEntries(SERVICES.map((service) => [service, stack.servicePid(service)])),
-    kafka: stack.infraPid('kafka'),
-    jaeger: stack.infraPid('jaeger'),
+/**
+ * The processes whose CPU time is measured, by name: each service (its first instance), and the Kafka nodes and
+ * Jaeger when the stack runs them.
+ */
+function processIds(stack: Stack): Record<string, number[]> {
+  const pids: Record<string, number[]> = {
+    ...Object.fromEntries(
+      SERVICES.map((service) => [service, [stack.servicePid(service)].filter((pid) => pid !== undefined)]),
+    ),
+    ...stack.infraPids(),
   };
-  return Object.fromEntries(Object.entries(pids).filter((entry): entry is [string, number] => entry[1] !== undefined));
+  return Object.fromEntries(Object.entries(pids).filter(([, group]) => group.length > 0));
 }
 
 /** CPU milliseconds by process, with `services`, the six together, added, each divided by `per`. */

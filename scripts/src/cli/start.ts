@@ -1,7 +1,7 @@
 // `pnpm start`: provisions what is missing, starts Kafka, Jaeger and the six services in the foreground, and
 // stops all of them on Ctrl-C or SIGTERM.
 import { SetupError } from '../processes';
-import { SERVICE_PORTS, Stack, ZIPKIN_URL } from '../stack';
+import { Stack, ZIPKIN_URL } from '../stack';
 
 const say = (message: string) => console.log(`[eshop] ${message}`);
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   stack = await Stack.start({ output: 'terminal', progress: say });
   say(`Jaeger query API: ${stack.jaegerQueryUrl}/api/services  (no web UI natively: use \`npm run trace <traceId>\`)`);
   if (stack.tracePipeline === 'kafka') say(`Zipkin, the trace UI: ${ZIPKIN_URL}  (spans reach it through Kafka)`);
-  for (const [service, port] of Object.entries(SERVICE_PORTS)) say(`${service.padEnd(15)} http://localhost:${port}`);
+  for (const { name, url } of stack.endpoints) say(`${name.padEnd(17)} ${url}`);
   say(`ready: open the storefront at ${stack.url('eshop')}/ to place an order and watch its trace, or`);
   say(`       curl -s -X POST ${stack.url('eshop')}/checkout -H 'content-type: application/json' \\`);
   say(`         -d '{"email":"ada@example.com","items":[{"sku":"SKU-1","quantity":2}]}'`);

@@ -32,6 +32,8 @@ export const envSchema = z.object({
    * has no web UI.
    */
   JAEGER_UI_URL: browserUrl(),
+  /** Zipkin's UI as a browser reaches it, for the same links, where spans also go to Zipkin (TRACE_PIPELINE=kafka). */
+  ZIPKIN_UI_URL: browserUrl(),
   /** `enabled`: a checkout may ask for faults with an `x-fault` header; off by default. */
   [FAULT_INJECTION_HEADER_ENV]: faultInjectionHeaderEnv(),
 });

@@ -3,7 +3,7 @@ import { createDeliveryClient } from '@eshop/delivery/client';
 import { ORDERS_DEAD_LETTER_TOPIC, ORDERS_TOPIC } from '@eshop/events';
 import { main, runService } from '@eshop/http';
 import { createInventoryClient } from '@eshop/inventory/client';
-import { createKafka, createProducer, ensureTopics } from '@eshop/kafka';
+import { createKafka, createProducer, ensureTopics, retryAtStart } from '@eshop/kafka';
 import { createNotificationClient } from '@eshop/notification/client';
 import { createApp } from './app';
 import { Checkout } from './checkout';
@@ -14,7 +14,9 @@ import { TraceReader } from './traces';
 
 main(async () => {
   const config = loadConfig();
-  await ensureTopics(createKafka('eshop', config.KAFKA_BROKERS), [ORDERS_TOPIC, ORDERS_DEAD_LETTER_TOPIC]);
+  // Until Kafka answers, eshop keeps trying rather than exiting (Kubernetes starts everything at once).
+  const kafka = createKafka('eshop', config.KAFKA_BROKERS);
+  await retryAtStart('create the topics', () => ensureTopics(kafka, [ORDERS_TOPIC, ORDERS_DEAD_LETTER_TOPIC]));
   // Few, short retries (kafkajs nests the client's retries for connections and metadata inside the producer's),
   // and PUBLISH_TIMEOUT_MS for any one request: with the broker away, a send gives up within seconds, and the
   // outbox's own backoff paces the next try.
@@ -25,7 +27,7 @@ main(async () => {
     requestTimeout: config.PUBLISH_TIMEOUT_MS,
   });
   const producer = createProducer(publishing, { retry: publishRetry });
-  await producer.connect();
+  await retryAtStart('connect the producer', () => producer.connect());
   const outbox = new OrderOutbox(config.OUTBOX_DB, producer);
   // What an earlier run accepted but could not send yet.
   outbox.send();
@@ -45,6 +47,7 @@ main(async () => {
     notification: createNotificationClient(config.NOTIFICATION_URL),
     traces: new TraceReader(config.JAEGER_QUERY_URL),
     jaegerUiUrl: config.JAEGER_UI_URL,
+    zipkinUiUrl: config.ZIPKIN_UI_URL,
     faultHeader,
   });
   // Ready whether or not the broker is: a checkout needs only the outbox, which waits for the broker.

@@ -5,6 +5,8 @@
 export interface StorefrontConfig {
   /** Jaeger's web UI (JAEGER_UI_URL), for links into it; absent where there is none. */
   jaegerUiUrl?: string;
+  /** Zipkin's web UI (ZIPKIN_UI_URL), linked to where there is no Jaeger UI. */
+  zipkinUiUrl?: string;
   /** The faults a checkout may ask for with `x-fault`; absent unless FAULT_INJECTION_HEADER=enabled. */
   faults?: FaultOption[];
 }

@@ -22,6 +22,8 @@ export interface StorefrontDependencies {
   traces: TraceReader;
   /** JAEGER_UI_URL. */
   jaegerUiUrl?: string;
+  /** ZIPKIN_UI_URL. */
+  zipkinUiUrl?: string;
   /** Whether checkouts may ask for faults (FAULT_INJECTION_HEADER=enabled), and so the page offers them. */
   faultHeader: boolean;
 }
@@ -42,6 +44,7 @@ export function storefrontRoutes(deps: StorefrontDependencies): Router {
 
   const config: StorefrontConfig = {
     ...(deps.jaegerUiUrl ? { jaegerUiUrl: deps.jaegerUiUrl } : {}),
+    ...(deps.zipkinUiUrl ? { zipkinUiUrl: deps.zipkinUiUrl } : {}),
     ...(deps.faultHeader
       ? {
           faults: FAULT_NAMES.map((name) => {

@@ -24,10 +24,12 @@ interface Step {
 const ms = (micros: number) => `${(micros / 1000).toFixed(1)} ms`;
 const clock = (iso: string) => new Date(iso).toISOString().slice(11, 23);
 
-/** A trace id, as a link into Jaeger's UI where there is one. */
+/** A trace id, as a link into Jaeger's UI where there is one, else into Zipkin's. */
 function traceLink(traceId: string, config: StorefrontConfig): HTMLElement {
   const code = element('code', {}, traceId);
-  return config.jaegerUiUrl ? element('a', { href: `${config.jaegerUiUrl}/trace/${traceId}` }, code) : code;
+  if (config.jaegerUiUrl) return element('a', { href: `${config.jaegerUiUrl}/trace/${traceId}` }, code);
+  if (config.zipkinUiUrl) return element('a', { href: `${config.zipkinUiUrl}/traces/${traceId}` }, code);
+  return code;
 }
 
 /** The six steps of an order, from what eshop tells (its record, notification's) and from the trace. */
@@ -98,6 +100,10 @@ function renderSummary(order: OrderView, config: StorefrontConfig): void {
     const tags = JSON.stringify({ 'eshop.order.id': order.orderId });
     const search = `${config.jaegerUiUrl}/search?service=eshop&tags=${encodeURIComponent(tags)}`;
     byId('jaeger-search').replaceChildren(element('a', { href: search }, 'Find by order id in Jaeger'));
+    byId('jaeger-search').hidden = false;
+  } else if (config.zipkinUiUrl) {
+    const search = `${config.zipkinUiUrl}/?annotationQuery=${encodeURIComponent(`eshop.order.id=${order.orderId}`)}`;
+    byId('jaeger-search').replaceChildren(element('a', { href: search }, 'Find by order id in Zipkin'));
     byId('jaeger-search').hidden = false;
   }
 }
