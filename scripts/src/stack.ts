@@ -520,6 +520,13 @@ export class Stack {
     return this.services.get(processName(service, instance))?.pid;
   }
 
+  /** The process ids of the Kafka nodes and of Jaeger that this stack runs: `pnpm bench` reads their CPU time. */
+  infraPids(): { kafka: number[]; jaeger: number[] } {
+    const pids = (children: (ManagedProcess | undefined)[]) =>
+      children.flatMap((child) => (child?.pid === undefined ? [] : [child.pid]));
+    return { kafka: pids([...this.kafka.values()]), jaeger: pids([this.jaeger]) };
+  }
+
   async stopService(service: ServiceName, instance = 1): Promise<number | null> {
     const name = processName(service, instance);
     this.cancelRestart(name);

@@ -1,71 +1,70 @@
-// `pnpm bench`: what tracing costs a checkout. The whole stack runs twice in one go, once traced and once with
-// the OpenTelemetry SDK disabled (OTEL_SDK_DISABLED=true), under the same closed-loop load of POST /checkout on
-// loopback. Absolute numbers depend on the machine; the ratios between the two runs are what to read.
-import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { CACHE_DIR } from '../paths';
-import { SERVICES, Stack, type ServiceName } from '../stack';
-
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-const WARM_UP_SECONDS = 3;
-const CONNECTIONS = 8;
-const ORDER = JSON.stringify({ email: 'ada@example.com', items: [{ sku: 'SKU-1', quantity: 1 }] });
+// `pnpm bench`: what tracing costs, and whether the Kafka hop keeps up. One run measures the stack untraced
+// (OTEL_SDK_DISABLED=true), then traced, each on a fresh stack and under the same load, and writes the figures
+// to BENCH_OUT (JSON) with a latency plot beside it (PNG). docs/benchmark.md says what each figure is.
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { measureMode, type BenchSettings, type ModeResult } from '../bench/mode';
+import { writeCdfPng } from '../bench/plot';
+import { benchReport, table } from '../bench/report';
 
 const say = (message: string) => console.log(`[bench] ${message}`);
 
-interface Measurement {
-  throughput: number;
-  p50: number;
-  p99: number;
-  failed: number;
-  total: number;
-}
-
-async function load(url: string, seconds: number): Promise<Measurement> {
-  const result = await autocannon({
-    url: `${url}/checkout`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: ORDER,
-    connections: CONNECTIONS,
-    duration: seconds,
-  });
+function settingsFromEnv(): BenchSettings {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 15);
   return {
-    throughput: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    failed: result.non2xx + result.errors + result.timeouts,
-    total: result.requests.total,
+    seconds,
+    warmUpSeconds: Math.min(3, seconds),
+    idleSeconds: Math.min(5, seconds),
+    connections: Number(process.env.BENCH_CONNECTIONS ?? 8),
+    backlog: Number(process.env.BENCH_BACKLOG ?? 3000),
   };
 }
 
-async function measure(label: string, env: NodeJS.ProcessEnv): Promise<Measurement> {
-  say(`${label}: starting the stack`);
-  // Stock for any number of checkouts, so that none fails for want of it.
-  const serviceEnv = Object.fromEntries(
-    SERVICES.map((service) => [service, service === 'inventory' ? { ...env, INITIAL_STOCK: '100000000' } : env]),
-  ) as Record<ServiceName, NodeJS.ProcessEnv>;
-  const stack = await Stack.start({ output: 'files', runDir: join(CACHE_DIR, `bench-${label}`), serviceEnv });
-  try {
-    await load(stack.url('eshop'), WARM_UP_SECONDS);
-    say(`${label}: ${SECONDS} s of checkouts from ${CONNECTIONS} connections`);
-    return await load(stack.url('eshop'), SECONDS);
-  } finally {
-    await stack.stop();
-  }
-}
-
 async function main(): Promise<number> {
-  const traced = await measure('traced', {});
-  const untraced = await measure('untraced', { OTEL_SDK_DISABLED: 'true' });
-  const row = (name: string, a: number, b: number, unit: string) =>
-    `${name.padEnd(22)}${`${a.toFixed(1)} ${unit}`.padStart(14)}${`${b.toFixed(1)} ${unit}`.padStart(14)}${(a / b).toFixed(2).padStart(10)}`;
-  console.log(`\n${''.padEnd(22)}${'traced'.padStart(14)}${'untraced'.padStart(14)}${'ratio'.padStart(10)}`);
-  console.log(row('checkouts per second', traced.throughput, untraced.throughput, '/s'));
-  console.log(row('latency p50', traced.p50, untraced.p50, 'ms'));
-  console.log(row('latency p99', traced.p99, untraced.p99, 'ms'));
-  console.log(`\n${traced.total} and ${untraced.total} checkouts; ${traced.failed + untraced.failed} failed.`);
-  return traced.failed + untraced.failed === 0 ? 0 : 1;
+  const settings = settingsFromEnv();
+  const runs = Number(process.env.BENCH_RUNS ?? 1);
+  const out = resolve(process.env.BENCH_OUT ?? 'bench-results.json');
+  // Untraced first: the first run's untraced saturation sets the half-load rate of every run, in both modes.
+  let halfLoadRate = 0;
+  const results: Record<'untraced' | 'traced', ModeResult>[] = [];
+  for (let run = 1; run <= runs; run++) {
+    if (runs > 1) say(`run ${run} of ${runs}`);
+    const untraced = await measureMode(
+      'untraced',
+      settings,
+      (checkoutsPerSecond) => (halfLoadRate ||= Math.max(1, Math.round(checkoutsPerSecond / 2))),
+      say,
+    );
+    const traced = await measureMode('traced', settings, () => halfLoadRate, say);
+    results.push({ untraced, traced });
+  }
+
+  const report = benchReport(
+    settings,
+    halfLoadRate,
+    results.map(({ untraced, traced }) => ({ untraced: untraced.figures, traced: traced.figures })),
+  );
+  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  const png = out.replace(/(\.json)?$/, '.png');
+  const pooled = (mode: 'untraced' | 'traced', samples: 'latenciesMs' | 'queueMs') => ({
+    name: mode,
+    valuesMs: results.flatMap((result) => result[mode][samples]),
+  });
+  await writeCdfPng(
+    png,
+    `${report.date.slice(0, 10)}, ${report.machine.cpus} cores, open loop at ${halfLoadRate} checkouts/s` +
+      (runs > 1 ? `, ${runs} runs pooled` : ''),
+    [pooled('untraced', 'latenciesMs'), pooled('traced', 'latenciesMs')],
+    [pooled('untraced', 'queueMs'), pooled('traced', 'queueMs')],
+  );
+  console.log(`\n${table(report)}\n`);
+  say(`wrote ${out} and ${png}`);
+
+  const failed = report.runs
+    .flatMap(({ untraced, traced }) => [untraced, traced])
+    .reduce((sum, m) => sum + m.saturation.failed + m.halfLoad.failed + m.drain.emailsMissing, 0);
+  if (failed > 0) say(`${failed} checkouts failed or e-mails are missing: the figures are not to be trusted`);
+  return failed === 0 ? 0 : 1;
 }
 
 main().then(
