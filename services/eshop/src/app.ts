@@ -15,9 +15,11 @@ import type { Checkout } from './checkout';
 export interface AppOptions {
   /** Whether a checkout may ask for faults with `x-fault` (FAULT_INJECTION_HEADER=enabled). */
   faultHeader?: boolean;
+  /** `POST /graphql` (./graphql.ts): the same checkout, and the catalog and orders, over GraphQL. */
+  graphql?: RequestHandler[];
 }
 
-export function createApp(checkout: Checkout, { faultHeader = false }: AppOptions = {}) {
+export function createApp(checkout: Checkout, { faultHeader = false, graphql }: AppOptions = {}) {
   const routes = Router();
   const faults = acceptFaultHeader(faultHeader);
   routes.post('/checkout', faults, validateBody(orderSchema), async (req, res) => {
@@ -26,6 +28,7 @@ export function createApp(checkout: Checkout, { faultHeader = false }: AppOption
   routes.get('/checkout', faults, async (_req, res) => {
     res.json(await checkout.place(DEMO_ORDER));
   });
+  if (graphql) routes.post('/graphql', faults, ...graphql);
   return createServiceApp({ routes });
 }
 

@@ -17,9 +17,9 @@ const RETRY_AFTER_SECONDS = '5';
 const NOTHING_DONE: UpstreamFailure[] = ['refused', 'unreachable'];
 
 export interface CheckoutDependencies {
-  inventory: InventoryClient;
-  billing: BillingClient;
-  delivery: DeliveryClient;
+  inventory: Pick<InventoryClient, 'createOrder' | 'releaseOrder'>;
+  billing: Pick<BillingClient, 'charge' | 'refund'>;
+  delivery: Pick<DeliveryClient, 'arrangeDelivery' | 'cancelDelivery'>;
   /** Stores an accepted order's event durably, to be sent to Kafka (see `OrderOutbox`). */
   outbox: { add(event: OrderPlaced): void };
 }

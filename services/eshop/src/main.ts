@@ -7,6 +7,7 @@ import { createKafka, createProducer, ensureTopics } from '@eshop/kafka';
 import { createApp } from './app';
 import { Checkout } from './checkout';
 import { loadConfig } from './config';
+import { createGraphqlHandler } from './graphql';
 import { OrderOutbox } from './outbox';
 
 main(async () => {
@@ -28,14 +29,15 @@ main(async () => {
   outbox.send();
 
   const downstream = { timeoutMs: config.DOWNSTREAM_TIMEOUT_MS, retries: config.DOWNSTREAM_RETRIES };
-  const checkout = new Checkout({
-    inventory: createInventoryClient(config.INVENTORY_URL, downstream),
-    billing: createBillingClient(config.BILLING_URL, downstream),
-    delivery: createDeliveryClient(config.DELIVERY_URL, downstream),
-    outbox,
-  });
+  const inventory = createInventoryClient(config.INVENTORY_URL, downstream);
+  const billing = createBillingClient(config.BILLING_URL, downstream);
+  const delivery = createDeliveryClient(config.DELIVERY_URL, downstream);
+  const checkout = new Checkout({ inventory, billing, delivery, outbox });
   // Ready whether or not the broker is: a checkout needs only the outbox, which waits for the broker.
-  const app = createApp(checkout, { faultHeader: config.FAULT_INJECTION_HEADER === 'enabled' });
+  const app = createApp(checkout, {
+    faultHeader: config.FAULT_INJECTION_HEADER === 'enabled',
+    graphql: createGraphqlHandler({ checkout, inventory, billing, delivery }),
+  });
   await runService('eshop', app, config.PORT, async () => {
     await outbox.close();
     await producer.disconnect();

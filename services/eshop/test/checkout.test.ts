@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
-import type { BillingClient } from '@eshop/billing/client';
-import type { DeliveryClient } from '@eshop/delivery/client';
 import type { OrderPlaced } from '@eshop/events';
 import { requestedFaults } from '@eshop/faults';
 import { UpstreamError, type RunningServer } from '@eshop/http';
 import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/testing';
-import type { InventoryClient } from '@eshop/inventory/client';
 import { createApp } from '../src/app';
-import { Checkout } from '../src/checkout';
+import { Checkout, type CheckoutDependencies } from '../src/checkout';
 
 const ORDER = { email: 'ada@example.com', items: [{ sku: 'SKU-1', quantity: 2 }] };
 
@@ -37,17 +34,22 @@ function fakes() {
         currency: 'EUR',
       }),
     releaseOrder: (orderId) => run('inventory.releaseOrder', undefined, { orderId, status: 'released' as const }),
-  } satisfies InventoryClient;
+  } satisfies CheckoutDependencies['inventory'];
   const billing = {
     charge: ({ orderId, amount, currency }) =>
       run('billing.charge', fail.billing, { paymentId: 'p', orderId, amount, currency, status: 'charged' as const }),
     refund: (orderId) => run('billing.refund', undefined, { orderId, status: 'refunded' as const }),
-  } satisfies BillingClient;
+  } satisfies CheckoutDependencies['billing'];
   const delivery = {
     arrangeDelivery: ({ orderId }) =>
-      run('delivery.arrangeDelivery', fail.delivery, { deliveryId: 'd', orderId, estimatedDelivery: '2030-01-01' }),
+      run('delivery.arrangeDelivery', fail.delivery, {
+        deliveryId: 'd',
+        orderId,
+        estimatedDelivery: '2030-01-01',
+        status: 'scheduled' as const,
+      }),
     cancelDelivery: (orderId) => run('delivery.cancelDelivery', undefined, { orderId, status: 'cancelled' as const }),
-  } satisfies DeliveryClient;
+  } satisfies CheckoutDependencies['delivery'];
   // Synchronous, as the real one: a SQLite commit.
   const outbox = {
     add: (event: OrderPlaced) => {

@@ -1,7 +1,7 @@
 import { createJsonClient, type JsonClientOptions } from '@eshop/http';
-import type { CreateOrderRequest, Release, Reservation } from './api';
+import type { CatalogEntry, CreateOrderRequest, Release, Reservation } from './api';
 
-export type { CreateOrderRequest, Release, Reservation } from './api';
+export type { CatalogEntry, CreateOrderRequest, Release, Reservation } from './api';
 
 /** Inventory's calls; those that change stock carry the order id as idempotency key, so they may be retried. */
 export function createInventoryClient(baseUrl: string, options?: JsonClientOptions) {
@@ -9,6 +9,7 @@ export function createInventoryClient(baseUrl: string, options?: JsonClientOptio
   return {
     createOrder: (request: CreateOrderRequest) => http.post<Reservation>('/createOrder', request, { idempotent: true }),
     releaseOrder: (orderId: string) => http.post<Release>('/releaseOrder', { orderId }, { idempotent: true }),
+    catalog: () => http.get<CatalogEntry[]>('/catalog'),
   };
 }
 
