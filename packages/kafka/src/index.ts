@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { logger } from '@eshop/logger';
 import {
   Kafka,
+  KafkaJSError,
   logLevel,
   Partitioners,
   type KafkaConfig,
@@ -56,17 +57,30 @@ export function createProducer(kafka: Kafka, config: Omit<ProducerConfig, 'creat
 }
 
 /**
- * Creates the topics if they do not exist yet. Producer and consumer both call it at start, so neither depends
- * on the broker's auto-creation or on which of them starts first.
+ * Creates the topics if they do not exist yet. Producer and consumers all call it at start, so none depends on
+ * the broker's auto-creation or on which of them starts first. When several create the same topic at once, the
+ * broker may answer one of them that it does not host the topic yet while its partitions are being assigned: a
+ * retriable error, tried again after a short wait.
  */
 export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions = 3): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((topic) => !existing.has(topic));
-    if (missing.length > 0) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions })) });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = topics.filter((topic) => !existing.has(topic));
+        if (missing.length > 0) {
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((topic) => ({ topic, numPartitions })),
+          });
+        }
+        return;
+      } catch (error) {
+        if (attempt >= 5 || !(error instanceof KafkaJSError && error.retriable)) throw error;
+        await delay(500 * attempt);
+      }
     }
   } finally {
     await admin.disconnect();

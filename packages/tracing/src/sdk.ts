@@ -85,9 +85,9 @@ export function startTracing(
  *   the whole batch handler inside the batch's `poll` span and starts one `process` span per message that nothing
  *   else can see; with this map, the handler runs each message's work inside that message's span instead.
  */
-export const MESSAGING_CONTEXT_KEY = Symbol.for('eshop.tracing.messaging');
+const MESSAGING_CONTEXT_KEY = Symbol.for('eshop.tracing.messaging');
 
-export interface MessagingContext {
+interface MessagingContext {
   attributes?: Attributes;
   messageSpans?: WeakMap<object, Span>;
 }
