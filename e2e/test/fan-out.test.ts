@@ -36,14 +36,19 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
     const response = await fetch(`${env.stack.url('delivery')}/deliveries/${orderId}`);
     return { status: response.status, body: (await response.json()) as Delivery };
   };
-
-  it("dispatches the order in delivery's own group, in a trace of its own linked to the producer span", async () => {
+  /** A checkout, once delivery has consumed its event and dispatched it. */
+  const placedAndDispatched = async () => {
     const placed = await checkout(env.stack);
-    const dispatched = await poll(
+    const delivery = await poll(
       'the delivery dispatched',
       () => deliveryOf(placed.orderId),
-      (delivery) => delivery.body.status === 'dispatched',
+      (found) => found.body.status === 'dispatched',
     );
+    return { placed, delivery };
+  };
+
+  it("dispatches the order in delivery's own group, in a trace of its own linked to the producer span", async () => {
+    const { placed, delivery: dispatched } = await placedAndDispatched();
     assert.equal(dispatched.status, 200);
     assert.ok(dispatched.body.dispatchedAt);
 
@@ -87,6 +92,18 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
     );
   });
 
+  it('takes a replayed event as a repeat: the delivery stays as first dispatched, and its span says so', async () => {
+    const { placed, delivery: first } = await placedAndDispatched();
+    // The event again, as a consumer that crashed before its commit would be given it.
+    await sendOrderPlaced(env, [{ orderId: placed.orderId }]);
+    await poll(
+      'the replay handled by delivery',
+      () => env.jaeger.find('delivery', { 'eshop.order.id': placed.orderId }),
+      (traces) => traces.flat().some((span) => span.tags['eshop.delivery.repeated'] === true),
+    );
+    assert.deepEqual((await deliveryOf(placed.orderId)).body, first.body);
+  });
+
   it('runs each message of a batch in its own consumer span, in both link-mode consumers', async () => {
     await env.stack.stopService('kafka-consumer');
     await env.stack.startService('kafka-consumer', { KAFKA_TRACE_MODE: 'link' });
@@ -102,29 +119,7 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
       const arranged = await postJson(`${env.stack.url('delivery')}/arrangeDelivery`, { orderId, items: ORDER.items });
       assert.equal(arranged.status, 201);
     }
-    const producer = kafkaOf(env.stack, 'e2e-batch').producer();
-    await producer.connect();
-    try {
-      await producer.send({
-        topic: ORDERS_TOPIC,
-        messages: orders.map(({ orderId, producerTraceId, producerSpanId }) => ({
-          key: orderId,
-          partition: 0,
-          headers: { traceparent: `00-${producerTraceId}-${producerSpanId}-01` },
-          value: JSON.stringify({
-            type: 'OrderPlaced',
-            orderId,
-            email: ORDER.email,
-            items: ORDER.items,
-            total: 1,
-            currency: 'EUR',
-            placedAt: new Date().toISOString(),
-          }),
-        })),
-      });
-    } finally {
-      await producer.disconnect();
-    }
+    await sendOrderPlaced(env, orders);
 
     for (const [service, clientId, group] of [
       ['delivery', 'delivery', 'delivery'],
@@ -176,6 +171,39 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
     }
   });
 });
+
+/**
+ * Writes an `OrderPlaced` event per order into `orders` itself, in one request to partition 0 (so that a consumer
+ * fetches them in one batch), each with the producer context it names, if any, to link to.
+ */
+async function sendOrderPlaced(
+  env: ReturnType<typeof useStack>,
+  orders: { orderId: string; producerTraceId?: string; producerSpanId?: string }[],
+): Promise<void> {
+  const producer = kafkaOf(env.stack, 'e2e-orders').producer();
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: ORDERS_TOPIC,
+      messages: orders.map(({ orderId, producerTraceId, producerSpanId }) => ({
+        key: orderId,
+        partition: 0,
+        headers: producerTraceId ? { traceparent: `00-${producerTraceId}-${producerSpanId}-01` } : {},
+        value: JSON.stringify({
+          type: 'OrderPlaced',
+          orderId,
+          email: ORDER.email,
+          items: ORDER.items,
+          total: 1,
+          currency: 'EUR',
+          placedAt: new Date().toISOString(),
+        }),
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
 
 /** The one consumer span of `orderId`. */
 function only(spans: Span[], orderId: string): Span {
