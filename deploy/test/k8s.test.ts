@@ -342,7 +342,7 @@ describe('k8s/ for a cluster with Istio', () => {
 
   it('gives the services that wait for Kafka a startupProbe, and readiness longer than /readyz may take', () => {
     const waitForKafka = SERVICES.filter((name) => 'KAFKA_BROKERS' in containerEnv(find(objects, 'Deployment', name)!));
-    assert.deepEqual(waitForKafka.sort(), ['eshop', 'kafka-consumer']);
+    assert.deepEqual(waitForKafka.sort(), ['delivery', 'eshop', 'kafka-consumer']);
     for (const name of waitForKafka) {
       const container = podSpec(find(objects, 'Deployment', name)!).containers[0];
       const startup = container.startupProbe;

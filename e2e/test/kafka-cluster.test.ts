@@ -241,7 +241,7 @@ function joinsAfter(log: string, since: number): { at: number; partitions: numbe
   return log
     .split('\n')
     .filter((line) => line.includes('joined the consumer group'))
-    .map((line) => JSON.parse(line) as { time: string; partitions: number[] })
-    .map(({ time, partitions }) => ({ at: Date.parse(time), partitions }))
+    .map((line) => JSON.parse(line) as { time: string; assignment: Record<string, number[] | undefined> })
+    .map(({ time, assignment }) => ({ at: Date.parse(time), partitions: assignment.orders ?? [] }))
     .filter(({ at }) => at >= since);
 }

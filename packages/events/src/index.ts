@@ -2,8 +2,10 @@ import { z } from 'zod';
 
 /** The topic checkouts are published to, keyed by order id. */
 export const ORDERS_TOPIC = 'orders';
-/** Where messages that can never be processed go, with headers saying why. */
+/** Where messages that kafka-consumer can never process go, with headers saying why. */
 export const ORDERS_DEAD_LETTER_TOPIC = 'orders.DLQ';
+/** Where messages that delivery's group can never process go: each group has its own, to replay only its own. */
+export const DELIVERY_DEAD_LETTER_TOPIC = 'orders.delivery.DLQ';
 
 /** The order id as a span attribute and as the baggage entry that carries it to every span downstream. */
 export const ORDER_ID_KEY = 'eshop.order.id';
@@ -14,7 +16,7 @@ export const ORDER_ID_KEY = 'eshop.order.id';
  */
 export const QUEUE_TIME_ATTRIBUTE = 'eshop.kafka.queue_time_ms';
 
-/** What kafka-consumer adds to a dead letter: why, where it came from, and how often it was tried. */
+/** What a consumer adds to a dead letter: why, where it came from, and how often it was tried. */
 export const DLQ_HEADERS = {
   reason: 'x-dlq-reason',
   error: 'x-dlq-error',
@@ -47,3 +49,27 @@ export const orderPlacedSchema = z.object({
 
 export type OrderItem = z.infer<typeof orderItemSchema>;
 export type OrderPlaced = z.infer<typeof orderPlacedSchema>;
+
+/** Why a message is not an `OrderPlaced` event. */
+export type UnreadableReason = 'not-json' | 'invalid-event';
+
+export type ParsedOrderPlaced =
+  { ok: true; event: OrderPlaced } | { ok: false; reason: UnreadableReason; error: Error };
+
+/** Reads an `OrderPlaced` event from a Kafka message's value; what it cannot read, it says why without the values. */
+export function parseOrderPlaced(value: Buffer | null): ParsedOrderPlaced {
+  let json: unknown;
+  try {
+    json = JSON.parse(value?.toString('utf8') ?? '');
+  } catch {
+    return { ok: false, reason: 'not-json', error: new Error('the message is not JSON') };
+  }
+  const event = orderPlacedSchema.safeParse(json);
+  if (!event.success) {
+    // Field names only: the values may be personal data.
+    const fields = event.error.issues.map((issue) => issue.path.join('.') || '(message)');
+    const error = new Error(`the message is not an OrderPlaced event (${[...new Set(fields)].join(', ')})`);
+    return { ok: false, reason: 'invalid-event', error };
+  }
+  return { ok: true, event: event.data };
+}

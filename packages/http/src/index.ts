@@ -5,6 +5,6 @@ export {
   type JsonClientOptions,
   type UpstreamFailure,
 } from './client';
-export { fieldProblems, HttpError, validateBody, type FieldProblem } from './problem';
+export { fieldProblems, HttpError, validateBody, validateParam, type FieldProblem } from './problem';
 export { createServiceApp, listen, main, runService, type RunningServer, type ServiceAppOptions } from './server';
 export { recordFailure } from './spans';

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
 
 export interface FieldProblem {
@@ -67,6 +67,18 @@ export function validateBody(schema: z.ZodType): RequestHandler {
     req.body = result.data;
     next();
   };
+}
+
+/** Validates a path parameter, `/payment/:orderId` for instance; a mismatch is a 400 naming it. */
+export function validateParam<T>(schema: z.ZodType<T>, req: Request, name: string): T {
+  const result = schema.safeParse(req.params[name]);
+  if (!result.success) {
+    throw new HttpError(400, `Invalid ${name}`, {
+      detail: `the ${name} in the path is not valid`,
+      errors: fieldProblems(result.error, name),
+    });
+  }
+  return result.data;
 }
 
 interface ParserError {

@@ -9,6 +9,7 @@ import {
   type Producer,
   type ProducerConfig,
 } from 'kafkajs';
+import { clientAttributes, clientAttributesOf, setClientAttributes, withMessagingContext } from './messaging';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -20,10 +21,13 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 /** How patient a client is: its retries and timeouts, which kafkajs applies to every request it makes. */
 export type KafkaPatience = Pick<KafkaConfig, 'retry' | 'requestTimeout' | 'connectionTimeout'>;
 
+export { consumeTopic, createGroupConsumer, type GroupConsumer, type MessageHandler, type TraceMode } from './consumer';
+export { deadLetterHeaders, sendDeadLetter, type DeadLetter, type Source } from './dead-letters';
+
 /** A kafkajs client whose own log lines go through the service's JSON logger. */
 export function createKafka(clientId: string, brokers: string[], patience: KafkaPatience = {}): Kafka {
   const log = logger.child({ component: 'kafkajs' });
-  return new Kafka({
+  const kafka = new Kafka({
     ...patience,
     clientId,
     brokers,
@@ -34,6 +38,8 @@ export function createKafka(clientId: string, brokers: string[], patience: Kafka
         log[levels[level] ?? 'info'](fields, message);
       },
   });
+  setClientAttributes(kafka, clientAttributes(clientId, brokers));
+  return kafka;
 }
 
 /**
@@ -41,7 +47,12 @@ export function createKafka(clientId: string, brokers: string[], patience: Kafka
  * murmur2 hash of the key, as the Java client, so one order's events share a partition whichever client wrote them.
  */
 export function createProducer(kafka: Kafka, config: Omit<ProducerConfig, 'createPartitioner'> = {}): Producer {
-  return kafka.producer({ ...config, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ ...config, createPartitioner: Partitioners.DefaultPartitioner });
+  // Each send in the messaging context, for the producer hook (see ./messaging.ts); the caller's trace context stays.
+  const send = producer.send.bind(producer);
+  const attributes = clientAttributesOf(kafka);
+  producer.send = (record) => withMessagingContext({ attributes }, () => send(record));
+  return producer;
 }
 
 /**

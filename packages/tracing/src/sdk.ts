@@ -1,6 +1,7 @@
-import { diag, type DiagLogger } from '@opentelemetry/api';
+import { context, diag, type Attributes, type DiagLogger, type Span } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -47,14 +48,22 @@ export function startTracing(
       new ExpressInstrumentation({
         ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER, ExpressLayerType.REQUEST_HANDLER],
       }),
+      // ---- Messaging and GraphQL (issue 13) ----------------------------------------------------------------
       new KafkaJsInstrumentation({
+        producerHook: (span) => addClientAttributes(span),
         // Here rather than in the service: in `eachBatch`, only this hook sees each message's own CONSUMER span.
         consumerHook: (span, { message }) => {
+          addClientAttributes(span);
           if (queueTimeAttribute && message.timestamp) {
             span.setAttribute(queueTimeAttribute, Date.now() - Number(message.timestamp));
           }
+          handOverMessageSpan(message, span);
         },
       }),
+      // parse, validate and execute spans under the HTTP server span; a resolve span only for resolvers the schema
+      // defines (not for each property read), list items merged, and no literal value of a query on any span.
+      new GraphQLInstrumentation({ ignoreTrivialResolveSpans: true, mergeItems: true, allowValues: false }),
+      // ---- end of messaging and GraphQL ------------------------------------------------------------------------
     ],
     // Traces only: an OTLP metrics or logs exporter would fail, unseen, against a Jaeger that takes neither.
     metricReaders: [],
@@ -64,6 +73,34 @@ export function startTracing(
   diag.setLogger(diagToLogger, config.diagLogLevel);
   sdk.start();
   return sdk;
+}
+
+/**
+ * The messaging contract with whoever runs a kafkajs client, through the context that the client's `run` or `send`
+ * is called in, under a key known by its name (`Symbol.for`), so that neither side imports the other:
+ *
+ * - `attributes`: added to every producer and consumer span the instrumentation starts there. The instrumentation
+ *   does not know the client id, the consumer group or the broker's address; the client's owner does.
+ * - `messageSpans`: each consumed message's own CONSUMER span, by message. In `eachBatch` the instrumentation runs
+ *   the whole batch handler inside the batch's `poll` span and starts one `process` span per message that nothing
+ *   else can see; with this map, the handler runs each message's work inside that message's span instead.
+ */
+const MESSAGING_CONTEXT_KEY = Symbol.for('eshop.tracing.messaging');
+
+interface MessagingContext {
+  attributes?: Attributes;
+  messageSpans?: WeakMap<object, Span>;
+}
+
+const messagingContext = () => context.active().getValue(MESSAGING_CONTEXT_KEY) as MessagingContext | undefined;
+
+function addClientAttributes(span: Span): void {
+  const attributes = messagingContext()?.attributes;
+  if (attributes) span.setAttributes(attributes);
+}
+
+function handOverMessageSpan(message: object, span: Span): void {
+  messagingContext()?.messageSpans?.set(message, span);
 }
 
 // JSON lines in the services' log format (level, time, service, msg): the trace-header warnings at LOG_LEVEL, and

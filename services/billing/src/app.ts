@@ -1,5 +1,5 @@
 import { orderIdSchema } from '@eshop/events';
-import { createServiceApp, fieldProblems, HttpError, validateBody } from '@eshop/http';
+import { createServiceApp, HttpError, validateBody, validateParam } from '@eshop/http';
 import { Router } from 'express';
 import { paymentRequestSchema, refundRequestSchema, type PaymentRequest, type RefundRequest } from './api';
 import type { Payments } from './payments';
@@ -13,13 +13,7 @@ export function createApp(payments: Payments) {
     res.json(payments.refund((req.body as RefundRequest).orderId));
   });
   routes.get('/payment/:orderId', (req, res) => {
-    const orderId = orderIdSchema.safeParse(req.params.orderId);
-    if (!orderId.success)
-      throw new HttpError(400, 'Invalid order id', {
-        detail: 'the order id is not valid',
-        errors: fieldProblems(orderId.error),
-      });
-    const payment = payments.find(orderId.data);
+    const payment = payments.find(validateParam(orderIdSchema, req, 'orderId'));
     if (!payment) throw new HttpError(404, 'Not found', { detail: 'no payment for this order' });
     res.json(payment);
   });

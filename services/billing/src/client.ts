@@ -12,6 +12,7 @@ export function createBillingClient(baseUrl: string, options?: JsonClientOptions
   return {
     charge: (request: PaymentRequest) => http.post<Payment>('/payment', request, { idempotent: true }),
     refund: (orderId: string) => http.post<Refund>('/refund', { orderId }, { idempotent: true }),
+    getPayment: (orderId: string) => http.get<Payment>(`/payment/${encodeURIComponent(orderId)}`),
   };
 }
 

@@ -17,6 +17,9 @@ export interface Delivery {
   deliveryId: string;
   orderId: string;
   estimatedDelivery: string;
+  /** `scheduled` once arranged; `dispatched` once the order's `OrderPlaced` event came through Kafka. */
+  status: 'scheduled' | 'dispatched';
+  dispatchedAt?: string;
 }
 
 export interface Cancellation {

@@ -1,4 +1,5 @@
-import { createServiceApp, validateBody } from '@eshop/http';
+import { orderIdSchema } from '@eshop/events';
+import { createServiceApp, HttpError, validateBody, validateParam } from '@eshop/http';
 import { Router } from 'express';
 import {
   cancelDeliveryRequestSchema,
@@ -8,7 +9,7 @@ import {
 } from './api';
 import type { Schedule } from './schedule';
 
-export function createApp(schedule: Schedule) {
+export function createApp(schedule: Schedule, isReady?: () => boolean) {
   const routes = Router();
   routes.post('/arrangeDelivery', validateBody(deliveryRequestSchema), async (req, res) => {
     res.status(201).json(await schedule.arrangeDelivery(req.body as DeliveryRequest));
@@ -16,5 +17,10 @@ export function createApp(schedule: Schedule) {
   routes.post('/cancelDelivery', validateBody(cancelDeliveryRequestSchema), (req, res) => {
     res.json(schedule.cancelDelivery((req.body as CancelDeliveryRequest).orderId));
   });
-  return createServiceApp({ routes });
+  routes.get('/deliveries/:orderId', (req, res) => {
+    const delivery = schedule.find(validateParam(orderIdSchema, req, 'orderId'));
+    if (!delivery) throw new HttpError(404, 'Not found', { detail: 'no delivery for this order' });
+    res.json(delivery);
+  });
+  return createServiceApp({ routes, isReady });
 }

@@ -10,6 +10,7 @@ export function createDeliveryClient(baseUrl: string, options?: JsonClientOption
     arrangeDelivery: (request: DeliveryRequest) =>
       http.post<Delivery>('/arrangeDelivery', request, { idempotent: true }),
     cancelDelivery: (orderId: string) => http.post<Cancellation>('/cancelDelivery', { orderId }, { idempotent: true }),
+    getDelivery: (orderId: string) => http.get<Delivery>(`/deliveries/${encodeURIComponent(orderId)}`),
   };
 }
 

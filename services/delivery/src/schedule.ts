@@ -5,6 +5,9 @@ import type { Cancellation, Delivery, DeliveryRequest } from './api';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+export type Dispatch =
+  { ok: true; delivery: Delivery; repeated: boolean } | { ok: false; reason: 'not-arranged' | 'cancelled' };
+
 /** The delivery schedule, one delivery per order: arranging an order again returns its first delivery. */
 export class Schedule {
   private readonly byOrder = new Map<string, Delivery>();
@@ -31,9 +34,28 @@ export class Schedule {
     const units = items.reduce((sum, item) => sum + item.quantity, 0);
     const days = 1 + Math.ceil(units / 10);
     const estimatedDelivery = new Date(this.now().getTime() + days * DAY_MS).toISOString().slice(0, 10);
-    const delivery = { deliveryId: randomUUID(), orderId, estimatedDelivery };
+    const delivery: Delivery = { deliveryId: randomUUID(), orderId, estimatedDelivery, status: 'scheduled' };
     this.byOrder.set(orderId, delivery);
     return delivery;
+  }
+
+  /** An order's delivery, as it stands. */
+  find(orderId: string): Delivery | undefined {
+    return this.byOrder.get(orderId);
+  }
+
+  /**
+   * Dispatches an order's delivery, once: dispatching it again (a replayed event) returns it as it was dispatched.
+   * An order with no delivery, or a cancelled one, cannot be dispatched.
+   */
+  dispatch(orderId: string): Dispatch {
+    const delivery = this.byOrder.get(orderId);
+    if (this.cancelled.has(orderId)) return { ok: false, reason: 'cancelled' };
+    if (!delivery) return { ok: false, reason: 'not-arranged' };
+    if (delivery.status === 'dispatched') return { ok: true, delivery, repeated: true };
+    delivery.status = 'dispatched';
+    delivery.dispatchedAt = this.now().toISOString();
+    return { ok: true, delivery, repeated: false };
   }
 
   /** Cancels an order's delivery; an order not arranged yet never will be. */

@@ -41,6 +41,13 @@ describe('delivery', () => {
       field: 'items.0.sku',
     },
     {
+      name: 'an order id too long to be one, in the path',
+      path: `/deliveries/${'x'.repeat(65)}`,
+      request: {},
+      status: 400,
+      field: 'orderId',
+    },
+    {
       name: 'an order id that is a number',
       path: '/cancelDelivery',
       request: { json: { orderId: 7 } },
@@ -79,5 +86,42 @@ describe('delivery', () => {
     assert.equal(server?.attributes['eshop.fault'], 'delivery-slow');
     assert.equal(wait?.attributes['eshop.fault.setting'], 30);
     assert.equal(wait?.parentSpanContext?.spanId, server?.spanContext().spanId);
+  });
+
+  it('shows a delivery by order id, scheduled until dispatched, and 404 for an order it never arranged', async () => {
+    await send(url(), '/arrangeDelivery', { json: { ...REQUEST, orderId: 'shown' } });
+    const shown = await send(url(), '/deliveries/shown');
+    assert.equal(shown.status, 200);
+    assert.equal((shown.body as Delivery).status, 'scheduled');
+    assertProblem(await send(url(), '/deliveries/nobody'), 404);
+  });
+});
+
+describe('Schedule.dispatch', () => {
+  const now = new Date('2030-01-01T12:00:00Z');
+  const arranged = async () => {
+    const schedule = new Schedule(undefined, () => now);
+    await schedule.arrangeDelivery(REQUEST);
+    return schedule;
+  };
+
+  it('dispatches an arranged delivery once: a replayed event finds it dispatched and changes nothing', async () => {
+    const schedule = await arranged();
+    const first = schedule.dispatch(REQUEST.orderId);
+    assert.ok(first.ok);
+    assert.equal(first.repeated, false);
+    assert.equal(first.delivery.status, 'dispatched');
+    assert.equal(first.delivery.dispatchedAt, now.toISOString());
+    const again = schedule.dispatch(REQUEST.orderId);
+    assert.ok(again.ok);
+    assert.equal(again.repeated, true);
+    assert.deepEqual(schedule.find(REQUEST.orderId), first.delivery);
+  });
+
+  it('refuses an order it never arranged, and a cancelled one', async () => {
+    const schedule = await arranged();
+    assert.deepEqual(schedule.dispatch('nobody'), { ok: false, reason: 'not-arranged' });
+    schedule.cancelDelivery(REQUEST.orderId);
+    assert.deepEqual(schedule.dispatch(REQUEST.orderId), { ok: false, reason: 'cancelled' });
   });
 });

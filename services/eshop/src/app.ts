@@ -17,9 +17,11 @@ export interface AppOptions {
   faultHeader?: boolean;
   /** The storefront's pages and their API (see storefrontRoutes). */
   storefront?: Router;
+  /** `POST /graphql` (./graphql.ts): the same checkout, and the catalog and orders, over GraphQL. */
+  graphql?: RequestHandler[];
 }
 
-export function createApp(checkout: Checkout, { faultHeader = false, storefront }: AppOptions = {}) {
+export function createApp(checkout: Checkout, { faultHeader = false, storefront, graphql }: AppOptions = {}) {
   const routes = Router();
   const faults = acceptFaultHeader(faultHeader);
   routes.post('/checkout', faults, validateBody(orderSchema), async (req, res) => {
@@ -28,6 +30,7 @@ export function createApp(checkout: Checkout, { faultHeader = false, storefront 
   routes.get('/checkout', faults, async (_req, res) => {
     res.json(await checkout.place(DEMO_ORDER));
   });
+  if (graphql) routes.post('/graphql', faults, ...graphql);
   if (storefront) routes.use(storefront);
   return createServiceApp({ routes });
 }

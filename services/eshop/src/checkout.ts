@@ -18,8 +18,8 @@ const NOTHING_DONE: UpstreamFailure[] = ['refused', 'unreachable'];
 
 export interface CheckoutDependencies {
   inventory: Pick<InventoryClient, 'createOrder' | 'releaseOrder'>;
-  billing: BillingClient;
-  delivery: DeliveryClient;
+  billing: Pick<BillingClient, 'charge' | 'refund'>;
+  delivery: Pick<DeliveryClient, 'arrangeDelivery' | 'cancelDelivery'>;
   /** Stores an accepted order's event durably, to be sent to Kafka (see `OrderOutbox`). */
   outbox: { add(event: OrderPlaced): void };
 }

@@ -8,6 +8,7 @@ import { createNotificationClient } from '@eshop/notification/client';
 import { createApp } from './app';
 import { Checkout } from './checkout';
 import { loadConfig } from './config';
+import { createGraphqlHandler } from './graphql';
 import { OrderOutbox } from './outbox';
 import { storefrontRoutes } from './storefront';
 import { TraceReader } from './traces';
@@ -34,12 +35,9 @@ main(async () => {
 
   const downstream = { timeoutMs: config.DOWNSTREAM_TIMEOUT_MS, retries: config.DOWNSTREAM_RETRIES };
   const inventory = createInventoryClient(config.INVENTORY_URL, downstream);
-  const checkout = new Checkout({
-    inventory,
-    billing: createBillingClient(config.BILLING_URL, downstream),
-    delivery: createDeliveryClient(config.DELIVERY_URL, downstream),
-    outbox,
-  });
+  const billing = createBillingClient(config.BILLING_URL, downstream);
+  const delivery = createDeliveryClient(config.DELIVERY_URL, downstream);
+  const checkout = new Checkout({ inventory, billing, delivery, outbox });
   const faultHeader = config.FAULT_INJECTION_HEADER === 'enabled';
   const storefront = storefrontRoutes({
     orders: outbox,
@@ -50,8 +48,9 @@ main(async () => {
     zipkinUiUrl: config.ZIPKIN_UI_URL,
     faultHeader,
   });
+  const graphql = createGraphqlHandler({ checkout, inventory, billing, delivery });
   // Ready whether or not the broker is: a checkout needs only the outbox, which waits for the broker.
-  const app = createApp(checkout, { faultHeader, storefront });
+  const app = createApp(checkout, { faultHeader, storefront, graphql });
   await runService('eshop', app, config.PORT, async () => {
     await outbox.close();
     await producer.disconnect();

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
-import type { BillingClient } from '@eshop/billing/client';
-import type { DeliveryClient } from '@eshop/delivery/client';
 import type { OrderPlaced } from '@eshop/events';
 import { requestedFaults } from '@eshop/faults';
 import { UpstreamError, type RunningServer } from '@eshop/http';
@@ -41,12 +39,17 @@ function fakes() {
     charge: ({ orderId, amount, currency }) =>
       run('billing.charge', fail.billing, { paymentId: 'p', orderId, amount, currency, status: 'charged' as const }),
     refund: (orderId) => run('billing.refund', undefined, { orderId, status: 'refunded' as const }),
-  } satisfies BillingClient;
+  } satisfies CheckoutDependencies['billing'];
   const delivery = {
     arrangeDelivery: ({ orderId }) =>
-      run('delivery.arrangeDelivery', fail.delivery, { deliveryId: 'd', orderId, estimatedDelivery: '2030-01-01' }),
+      run('delivery.arrangeDelivery', fail.delivery, {
+        deliveryId: 'd',
+        orderId,
+        estimatedDelivery: '2030-01-01',
+        status: 'scheduled' as const,
+      }),
     cancelDelivery: (orderId) => run('delivery.cancelDelivery', undefined, { orderId, status: 'cancelled' as const }),
-  } satisfies DeliveryClient;
+  } satisfies CheckoutDependencies['delivery'];
   // Synchronous, as the real one: a SQLite commit.
   const outbox = {
     add: (event: OrderPlaced) => {

@@ -1,35 +1,15 @@
 import { UpstreamError } from '@eshop/http';
-import { DLQ_HEADERS, orderPlacedSchema, type OrderPlaced } from '@eshop/events';
-import type { IHeaders } from 'kafkajs';
+import { parseOrderPlaced, type OrderPlaced, type UnreadableReason } from '@eshop/events';
 
 /**
  * What happens to one message from `orders`, decided without Kafka: parsed, e-mailed with retries, or dead-lettered
  * for one of these reasons.
  */
-export type DeadLetterReason = 'not-json' | 'invalid-event' | 'rejected' | 'retries-exhausted';
+export type DeadLetterReason = UnreadableReason | 'rejected' | 'retries-exhausted';
 
 export type Outcome =
   | { kind: 'delivered'; attempts: number }
   | { kind: 'dead-letter'; reason: DeadLetterReason; error: Error; attempts: number };
-
-export type Parsed = { ok: true; event: OrderPlaced } | { ok: false; reason: DeadLetterReason; error: Error };
-
-export function parseOrderPlaced(value: Buffer | null): Parsed {
-  let json: unknown;
-  try {
-    json = JSON.parse(value?.toString('utf8') ?? '');
-  } catch {
-    return { ok: false, reason: 'not-json', error: new Error('the message is not JSON') };
-  }
-  const event = orderPlacedSchema.safeParse(json);
-  if (!event.success) {
-    // Field names only: the values may be personal data.
-    const fields = event.error.issues.map((issue) => issue.path.join('.') || '(message)');
-    const error = new Error(`the message is not an OrderPlaced event (${[...new Set(fields)].join(', ')})`);
-    return { ok: false, reason: 'invalid-event', error };
-  }
-  return { ok: true, event: event.data };
-}
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -94,38 +74,4 @@ export async function processMessage(
       await wait(delayMs);
     }
   }
-}
-
-/** The header names under which a dead letter says why it is there and where it came from. */
-export interface Source {
-  topic: string;
-  partition: number;
-  offset: string;
-}
-
-/**
- * The headers of a dead letter: the original ones, the reason and the origin, and a copy of each original trace
- * header (`traceFields`, the propagator's fields). The copy matters because sending the dead letter injects the
- * dead-lettering span's context over `traceparent` & co.: in `parent` mode that is the same trace, in `link` mode
- * it is not, and either way the copy keeps the producer's own context.
- */
-export function deadLetterHeaders(
-  original: IHeaders | undefined,
-  source: Source,
-  outcome: Extract<Outcome, { kind: 'dead-letter' }>,
-  traceFields: string[],
-): IHeaders {
-  const headers: IHeaders = { ...original };
-  for (const field of traceFields) {
-    if (original?.[field] !== undefined) headers[`${DLQ_HEADERS.original}${field}`] = original[field];
-  }
-  return {
-    ...headers,
-    [DLQ_HEADERS.reason]: outcome.reason,
-    [DLQ_HEADERS.error]: outcome.error.message,
-    [DLQ_HEADERS.topic]: source.topic,
-    [DLQ_HEADERS.partition]: String(source.partition),
-    [DLQ_HEADERS.offset]: source.offset,
-    [DLQ_HEADERS.attempts]: String(outcome.attempts),
-  };
 }

@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UpstreamError } from '@eshop/http';
-import type { OrderPlaced } from '@eshop/events';
-import {
-  backoffDelay,
-  deadLetterHeaders,
-  isTransient,
-  parseOrderPlaced,
-  processMessage,
-  type RetryPolicy,
-} from '../src/message';
-import { DLQ_HEADERS } from '@eshop/events';
+import { parseOrderPlaced, type OrderPlaced } from '@eshop/events';
+import { backoffDelay, isTransient, processMessage, type RetryPolicy } from '../src/message';
 
 const EVENT: OrderPlaced = {
   type: 'OrderPlaced',
@@ -180,30 +172,5 @@ describe('processMessage', () => {
     const { deps } = script(answered(503));
     const stopped = new Error('The operation was aborted');
     await assert.rejects(processMessage(encode(EVENT), { ...deps, wait: () => Promise.reject(stopped) }), stopped);
-  });
-});
-
-describe('deadLetterHeaders', () => {
-  it('keeps the original headers, keeps a copy of the trace headers, and says why and from where', () => {
-    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const headers = deadLetterHeaders(
-      { traceparent, 'x-b3-traceid': '0af7651916cd43dd8448eb211c80319c', 'x-custom': Buffer.from('kept') },
-      { topic: 'orders', partition: 2, offset: '41' },
-      { kind: 'dead-letter', reason: 'retries-exhausted', error: answered(503), attempts: 5 },
-      ['traceparent', 'tracestate', 'x-b3-traceid'],
-    );
-    assert.deepEqual(headers, {
-      traceparent,
-      'x-b3-traceid': '0af7651916cd43dd8448eb211c80319c',
-      'x-custom': Buffer.from('kept'),
-      [`${DLQ_HEADERS.original}traceparent`]: traceparent,
-      [`${DLQ_HEADERS.original}x-b3-traceid`]: '0af7651916cd43dd8448eb211c80319c',
-      [DLQ_HEADERS.reason]: 'retries-exhausted',
-      [DLQ_HEADERS.error]: 'notification POST /sendEmail answered 503',
-      [DLQ_HEADERS.topic]: 'orders',
-      [DLQ_HEADERS.partition]: '2',
-      [DLQ_HEADERS.offset]: '41',
-      [DLQ_HEADERS.attempts]: '5',
-    });
   });
 });

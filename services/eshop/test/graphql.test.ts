@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { OrderPlaced } from '@eshop/events';
+import { UpstreamError, type RunningServer } from '@eshop/http';
+import { parse, validate } from 'graphql';
+import { send, serveWithSpans } from '@eshop/testing';
+import { createApp } from '../src/app';
+import { Checkout, type CheckoutDependencies } from '../src/checkout';
+import {
+  createGraphqlHandler,
+  MAX_DEPTH,
+  MAX_TOKENS,
+  maxDepth,
+  schema,
+  type GraphqlDependencies,
+} from '../src/graphql';
+
+const PLACE_ORDER = `mutation Place($input: OrderInput!) {
+  placeOrder(input: $input) { orderId traceId status total currency deliveryId }
+}`;
+const ORDER = { email: 'ada@example.com', items: [{ sku: 'SKU-1', quantity: 2 }] };
+
+interface GraphqlBody {
+  data?: Record<string, unknown> | null;
+  errors?: {
+    message: string;
+    extensions?: { code?: string; status?: number; retryAfterSeconds?: number; errors?: { field: string }[] };
+  }[];
+}
+
+/** Inventory, billing, delivery and outbox in memory; inventory refuses when told to. */
+function fakes() {
+  const stored: OrderPlaced[] = [];
+  const state: { refusal?: UpstreamError } = {};
+  const notFound = (service: string) => Promise.reject(new UpstreamError(service, 'refused', 404, {}, 'not found'));
+  const checkout = {
+    inventory: {
+      createOrder: ({ orderId }) =>
+        state.refusal
+          ? Promise.reject(state.refusal)
+          : Promise.resolve({ reservationId: 'r', orderId, items: [], total: 49.8, currency: 'EUR' }),
+      releaseOrder: (orderId) => Promise.resolve({ orderId, status: 'released' as const }),
+    },
+    billing: {
+      charge: ({ orderId, amount, currency }) =>
+        Promise.resolve({ paymentId: 'p', orderId, amount, currency, status: 'charged' as const }),
+      refund: (orderId) => Promise.resolve({ orderId, status: 'refunded' as const }),
+    },
+    delivery: {
+      arrangeDelivery: ({ orderId }) =>
+        Promise.resolve({ deliveryId: 'd', orderId, estimatedDelivery: '2030-01-01', status: 'scheduled' as const }),
+      cancelDelivery: (orderId) => Promise.resolve({ orderId, status: 'cancelled' as const }),
+    },
+    outbox: { add: (event: OrderPlaced) => void stored.push(event) },
+  } satisfies CheckoutDependencies;
+  const queries = {
+    inventory: {
+      catalog: () => Promise.resolve([{ sku: 'SKU-1', name: 'Mug', unitPrice: 24.9, currency: 'EUR', inStock: 5000 }]),
+    },
+    billing: {
+      getPayment: (orderId: string) =>
+        orderId === 'known'
+          ? Promise.resolve({ paymentId: 'p', orderId, amount: 49.8, currency: 'EUR', status: 'charged' as const })
+          : notFound('billing'),
+    },
+    delivery: { getDelivery: () => notFound('delivery') },
+  } satisfies Omit<GraphqlDependencies, 'checkout'>;
+  return { stored, state, checkout, queries };
+}
+
+describe('POST /graphql', () => {
+  let services: ReturnType<typeof fakes>;
+  let server: RunningServer;
+  const graphql = async (query: string, variables?: unknown, headers: Record<string, string> = {}) => {
+    const response = await send(`http://localhost:${server.port}`, '/graphql', { json: { query, variables }, headers });
+    return { ...response, body: response.body as GraphqlBody };
+  };
+
+  before(async () => {
+    services = fakes();
+    const checkout = new Checkout(services.checkout);
+    const app = createApp(checkout, { graphql: createGraphqlHandler({ checkout, ...services.queries }) });
+    server = await serveWithSpans(app);
+  });
+  after(() => server.close());
+  beforeEach(() => {
+    services.stored.length = 0;
+    delete services.state.refusal;
+  });
+
+  it('places an order with the same checkout as POST /checkout, and answers it with its trace id', async () => {
+    const { status, headers, body } = await graphql(PLACE_ORDER, { input: ORDER });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.match(headers.get('content-type') ?? '', /^application\/graphql-response\+json/);
+    const placed = body.data?.placeOrder as { orderId: string; traceId: string; status: string; total: number };
+    assert.equal(placed.status, 'placed');
+    assert.equal(placed.total, 49.8);
+    assert.match(placed.traceId, /^[0-9a-f]{32}$/);
+    assert.deepEqual(
+      services.stored.map((event) => event.orderId),
+      [placed.orderId],
+    );
+  });
+
+  it('answers the catalog, and an order billing knows (delivery does not), and null for an unknown one', async () => {
+    const catalog = await graphql('{ catalog { sku inStock } }');
+    assert.deepEqual(catalog.body.data, { catalog: [{ sku: 'SKU-1', inStock: 5000 }] });
+    const known = await graphql('query ($id: ID!) { order(id: $id) { id payment { status } delivery { status } } }', {
+      id: 'known',
+    });
+    assert.deepEqual(known.body.data, { order: { id: 'known', payment: { status: 'charged' }, delivery: null } });
+    const unknown = await graphql('{ order(id: "nobody") { id } }');
+    assert.deepEqual(unknown.body.data, { order: null });
+  });
+
+  it('refuses with the same validation as POST /checkout: a GraphQL error naming the field, nothing placed', async () => {
+    const { status, body } = await graphql(PLACE_ORDER, { input: { ...ORDER, email: 'not-an-address' } });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.data, null);
+    assert.equal(body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    assert.ok(body.errors?.[0]?.extensions?.errors?.some((error) => error.field === 'input.email'));
+    assert.equal(services.stored.length, 0);
+  });
+
+  it("turns a service's refusal into a GraphQL error with extensions.code, never a 500", async () => {
+    services.state.refusal = new UpstreamError(
+      'inventory',
+      'refused',
+      409,
+      { title: 'Out of stock', detail: 'not enough units in stock', errors: [{ field: 'items', reason: 'SKU-1' }] },
+      'inventory answered 409',
+    );
+    const { status, body } = await graphql(PLACE_ORDER, { input: ORDER });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.errors?.[0]?.message, 'not enough units in stock');
+    assert.deepEqual(body.errors?.[0]?.extensions, {
+      code: 'OUT_OF_STOCK',
+      status: 409,
+      errors: [{ field: 'items', reason: 'SKU-1' }],
+    });
+  });
+
+  for (const [name, query] of [
+    ['a syntax error', '{ catalog { sku '],
+    ['an unknown field', '{ catalog { sku colour } }'],
+    ['a mutation argument of the wrong type', 'mutation { placeOrder(input: { email: 1, items: [] }) { orderId } }'],
+    [`a query longer than ${MAX_TOKENS} tokens`, `{ ${'catalog { sku } '.repeat(MAX_TOKENS / 4)} }`],
+  ] as const) {
+    it(`answers ${name} with 400 and errors, and runs nothing`, async () => {
+      const { status, body } = await graphql(query);
+      assert.equal(status, 400, JSON.stringify(body));
+      assert.ok((body.errors?.length ?? 0) > 0);
+      assert.equal(body.data, undefined);
+      assert.equal(services.stored.length, 0);
+    });
+  }
+
+  it('keeps the legacy answer for a client that asks for application/json: 200 with errors', async () => {
+    const { status, body } = await graphql('{ catalog { colour } }', undefined, { accept: 'application/json' });
+    assert.equal(status, 200);
+    assert.ok((body.errors?.length ?? 0) > 0);
+  });
+
+  it('maps a 503 of the checkout to CHECKOUT_UNAVAILABLE with the wait before a retry', async () => {
+    services.state.refusal = new UpstreamError('inventory', 'timeout', 0, undefined, 'inventory timed out');
+    const { body } = await graphql(PLACE_ORDER, { input: ORDER });
+    assert.equal(body.errors?.[0]?.extensions?.code, 'CHECKOUT_UNAVAILABLE');
+    assert.equal(body.errors?.[0]?.extensions?.status, 503);
+    assert.equal(body.errors?.[0]?.extensions?.retryAfterSeconds, 5);
+  });
+});
+
+describe('maxDepth', () => {
+  const errorsAt = (limit: number, query: string) =>
+    validate(schema, parse(query), [maxDepth(limit)]).map((error) => error.extensions.code);
+
+  it('counts nested selections, fragments followed, and refuses beyond the limit', () => {
+    const query = '{ ...Q } fragment Q on Query { order(id: "x") { delivery { status } } }';
+    assert.deepEqual(errorsAt(3, query), []);
+    assert.deepEqual(errorsAt(2, query), ['QUERY_TOO_DEEP']);
+  });
+
+  it('stops at a fragment cycle instead of following it forever', () => {
+    const query = '{ order(id: "x") { delivery { ...D } } } fragment D on Delivery { status ...D }';
+    assert.deepEqual(errorsAt(MAX_DEPTH, query), []);
+  });
+});
