@@ -11,14 +11,11 @@ main(async () => {
   const config = loadConfig();
   const schedule = new Schedule(faultFromEnv('delivery-slow', config));
   const kafka = createKafka('delivery', config.KAFKA_BROKERS);
-  // Until Kafka answers, delivery keeps trying rather than exiting (Kubernetes starts everything at once).
-  await retryAtStart('create the topics', () => ensureTopics(kafka, [ORDERS_TOPIC, DELIVERY_DEAD_LETTER_TOPIC]));
   const stopping = new AbortController();
   const group = createGroupConsumer(kafka, { groupId: config.KAFKA_GROUP_ID }, stopping.signal);
   const deadLetters = createProducer(kafka);
-  await retryAtStart('connect', () => Promise.all([group.consumer.connect(), deadLetters.connect()]));
-  await retryAtStart('subscribe to the topics', () => dispatchOrders(group, schedule, deadLetters));
-  // Ready once in its group: before, an order's event would wait in Kafka for a delivery that is not dispatching.
+  // The HTTP API first: checkouts arrange deliveries whether or not Kafka is there yet; only dispatching waits for
+  // it. Ready once in its group: before, an order's event would wait in Kafka for a delivery that is not dispatching.
   await runService(
     'delivery',
     createApp(schedule, () => group.isInGroup()),
@@ -29,4 +26,8 @@ main(async () => {
       await deadLetters.disconnect();
     },
   );
+  // Until Kafka answers, delivery keeps trying rather than exiting (Kubernetes starts everything at once).
+  await retryAtStart('create the topics', () => ensureTopics(kafka, [ORDERS_TOPIC, DELIVERY_DEAD_LETTER_TOPIC]));
+  await retryAtStart('connect', () => Promise.all([group.consumer.connect(), deadLetters.connect()]));
+  await retryAtStart('subscribe to the topics', () => dispatchOrders(group, schedule, deadLetters));
 });

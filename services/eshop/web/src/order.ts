@@ -193,6 +193,20 @@ function renderWaterfall(trace: OrderTrace, config: StorefrontConfig): void {
 
 let emailedAt: number | undefined;
 
+/**
+ * Whether the trace has come in whole: the e-mail's span, and every span's parent. The spans of one trace reach
+ * Jaeger from each service on its own schedule: the consumer's span ends after the e-mail it waited for, and
+ * may come in a second after it. (The checkout's own parent is the page's request, which the page never exports.)
+ */
+function isWhole(spans: TraceSpan[]): boolean {
+  const ids = new Set(spans.map((span) => span.spanId));
+  const entry = (span: TraceSpan) => span.service === 'eshop' && span.kind === 'server';
+  return (
+    spans.some((span) => span.service === 'notification' && span.kind === 'server') &&
+    spans.every((span) => span.parentSpanId === undefined || ids.has(span.parentSpanId) || entry(span))
+  );
+}
+
 /** One round of asking; whether the page should ask again. */
 async function refresh(orderId: string, config: StorefrontConfig): Promise<boolean> {
   const [order, trace] = await Promise.allSettled([
@@ -218,7 +232,7 @@ async function refresh(orderId: string, config: StorefrontConfig): Promise<boole
   renderSteps(steps);
   if (order.value.status === 'e-mailed') emailedAt ??= Date.now();
   const failed = steps.some((step) => step.state === 'failed');
-  const complete = emailedAt !== undefined && spans.some((s) => s.service === 'notification' && s.kind === 'server');
+  const complete = emailedAt !== undefined && isWhole(spans);
   const gaveUp = emailedAt !== undefined && Date.now() - emailedAt > SPANS_GRACE_MS;
   return !(failed || complete || gaveUp);
 }
