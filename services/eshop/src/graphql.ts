@@ -7,12 +7,17 @@ import {
   buildSchema,
   GraphQLError,
   Kind,
-  parse,
+  OperationTypeNode,
+  print,
+  type ASTNode,
   type ASTVisitor,
   type FragmentDefinitionNode,
   type SelectionSetNode,
+  type Source,
   type ValidationContext,
+  type ValidationRule,
 } from 'graphql';
+import { Parser } from 'graphql/language/parser';
 import { createHandler } from 'graphql-http/lib/use/express';
 import { orderSchema } from './api';
 import type { Checkout } from './checkout';
@@ -24,6 +29,10 @@ import type { Checkout } from './checkout';
 export const MAX_DEPTH = 6;
 /** How many tokens a query may have; the parser stops at the next one. The body limit (16 kB) comes first. */
 export const MAX_TOKENS = 1000;
+/** How many aliased fields a query may have: each alias runs its field again, calls to the services included. */
+export const MAX_ALIASES = 10;
+/** How many root fields a mutation may have: one `placeOrder` per request, so one request is at most one order. */
+export const MAX_ROOT_MUTATION_FIELDS = 1;
 
 export const schema = buildSchema(`
   type Query {
@@ -136,8 +145,15 @@ export function createGraphqlHandler({
   const handler = createHandler({
     schema,
     rootValue,
-    parse: (source) => parse(source, { maxTokens: MAX_TOKENS }),
-    validationRules: [maxDepth(MAX_DEPTH)],
+    parse: parseWithoutLiterals,
+    validationRules: (_req, _args, specifiedRules) =>
+      [
+        ...specifiedRules,
+        maxDepth(MAX_DEPTH),
+        maxAliases(MAX_ALIASES),
+        maxRootMutationFields(MAX_ROOT_MUTATION_FIELDS),
+      ].map(reportingWithoutLiterals),
+    formatError: (error) => (error instanceof GraphQLError ? withoutLiterals(error) : error),
   });
   return [preferGraphqlResponse, handler];
 }
@@ -168,6 +184,74 @@ export function asGraphqlError(error: unknown): GraphQLError {
       ...(retryAfter ? { retryAfterSeconds: Number(retryAfter) } : {}),
     },
   });
+}
+
+/**
+ * graphql-js writes the query's values into its messages: a syntax error quotes the token it stopped at (`found
+ * String "ada@example.com"`), a value of the wrong type is printed whole. That would put a customer's e-mail address
+ * in the answer, and on the spans, where the instrumentation records each parse and validation error. These
+ * functions keep the message and drop the values, before anything sees the error.
+ */
+export function withoutLiterals(error: GraphQLError): GraphQLError {
+  let message = error.message
+    // A syntax error's token: `found String "…"`, `Unexpected Name "…"` (graphql-js's getTokenDesc).
+    .replace(/\b(Name|Int|Float|String|BlockString|Comment) ".*"/s, '$1')
+    // A variable of the wrong type: `Variable "$input" got invalid value { … } at "input.items"; …`.
+    .replace(
+      /^(Variable "\$\w+" got invalid value) .*?( at "[\w$.[\]]*")?; .*$/s,
+      (_all, head: string, at = '') => `${head}${at}; ${literalFreeReason(error.originalError?.message)}`,
+    );
+  // A value in the query that the error is about (its nodes), printed as the query wrote it.
+  for (const node of error.nodes ?? []) {
+    if (isValue(node)) message = message.split(print(node)).join('<value>');
+  }
+  if (message === error.message) return error;
+  return new GraphQLError(message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: error.extensions,
+  });
+}
+
+/** A coercion failure's reason without the value it quotes: `String cannot represent a non string value: 5`. */
+function literalFreeReason(reason = 'invalid value'): string {
+  return reason.replace(/: .*$/s, '');
+}
+
+const VALUE_KINDS = new Set<string>([
+  Kind.STRING,
+  Kind.INT,
+  Kind.FLOAT,
+  Kind.BOOLEAN,
+  Kind.ENUM,
+  Kind.LIST,
+  Kind.OBJECT,
+]);
+const isValue = (node: ASTNode) => VALUE_KINDS.has(node.kind);
+
+/**
+ * graphql-js's parser itself, not the instrumented `parse`: the instrumentation records a syntax error on its
+ * `graphql.parse` span before anyone can take the value out of the message. The trace has no parse span then; the
+ * validation and execution spans remain.
+ */
+function parseWithoutLiterals(source: string | Source) {
+  try {
+    return new Parser(source, { maxTokens: MAX_TOKENS }).parseDocument();
+  } catch (error) {
+    throw error instanceof GraphQLError ? withoutLiterals(error) : error;
+  }
+}
+
+/** A validation rule whose errors are reported without the values they quote (see withoutLiterals). */
+function reportingWithoutLiterals(rule: ValidationRule): ValidationRule {
+  return (context) =>
+    rule(
+      Object.create(context, {
+        reportError: { value: (error: GraphQLError) => context.reportError(withoutLiterals(error)) },
+      }) as ValidationContext,
+    );
 }
 
 async function orNullWhenUnknown<T>(call: Promise<T>): Promise<T | null> {
@@ -211,6 +295,65 @@ export function maxDepth(limit: number) {
             new GraphQLError(`the query nests ${depth} levels deep; at most ${limit} are allowed`, {
               nodes: [operation],
               extensions: { code: 'QUERY_TOO_DEEP' },
+            }),
+          );
+        }
+      },
+    };
+  };
+}
+
+/** A validation rule: refuses a document with more than `limit` aliased fields, in its fragments too. */
+export function maxAliases(limit: number) {
+  return (context: ValidationContext): ASTVisitor => {
+    let aliases = 0;
+    return {
+      Field(field) {
+        if (field.alias) aliases += 1;
+      },
+      Document: {
+        leave(document) {
+          if (aliases > limit) {
+            context.reportError(
+              new GraphQLError(`the query has ${aliases} aliases; at most ${limit} are allowed`, {
+                nodes: [document],
+                extensions: { code: 'TOO_MANY_ALIASES' },
+              }),
+            );
+          }
+        },
+      },
+    };
+  };
+}
+
+/**
+ * A validation rule: refuses a mutation with more than `limit` root fields, fragments followed. Fields that share a
+ * response name run once, so they count once.
+ */
+export function maxRootMutationFields(limit: number) {
+  return (context: ValidationContext): ASTVisitor => {
+    const rootFields = (selectionSet: SelectionSetNode, names: Set<string>, seen: Set<string>): Set<string> => {
+      for (const selection of selectionSet.selections) {
+        if (selection.kind === Kind.FIELD) names.add((selection.alias ?? selection.name).value);
+        else if (selection.kind === Kind.INLINE_FRAGMENT) rootFields(selection.selectionSet, names, seen);
+        else if (!seen.has(selection.name.value)) {
+          seen.add(selection.name.value);
+          const fragment = context.getFragment(selection.name.value);
+          if (fragment) rootFields(fragment.selectionSet, names, seen);
+        }
+      }
+      return names;
+    };
+    return {
+      OperationDefinition(operation) {
+        if (operation.operation !== OperationTypeNode.MUTATION) return;
+        const count = rootFields(operation.selectionSet, new Set(), new Set()).size;
+        if (count > limit) {
+          context.reportError(
+            new GraphQLError(`the mutation has ${count} root fields; at most ${limit} per request`, {
+              nodes: [operation],
+              extensions: { code: 'TOO_MANY_MUTATIONS' },
             }),
           );
         }

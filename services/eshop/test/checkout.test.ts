@@ -6,6 +6,7 @@ import { requestedFaults } from '@eshop/faults';
 import { UpstreamError, type RunningServer } from '@eshop/http';
 import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/testing';
 import { createApp } from '../src/app';
+import { MAX_UNITS_PER_ORDER } from '../src/api';
 import { Checkout, type CheckoutDependencies } from '../src/checkout';
 
 const ORDER = { email: 'ada@example.com', items: [{ sku: 'SKU-1', quantity: 2 }] };
@@ -128,6 +129,20 @@ describe('checkout', () => {
       request: { json: { ...ORDER, items: [{ sku: 'SKU-1', quantity: 99999 }] } },
       status: 400,
       field: 'items.0.quantity',
+    },
+    {
+      name: 'a SKU on two lines',
+      path: '/checkout',
+      request: { json: { ...ORDER, items: [...ORDER.items, { sku: ORDER.items[0].sku, quantity: 1 }] } },
+      status: 400,
+      field: `items.${ORDER.items.length}.sku`,
+    },
+    {
+      name: `more than ${MAX_UNITS_PER_ORDER} units in all, none over a line's cap`,
+      path: '/checkout',
+      request: { json: { ...ORDER, items: ['SKU-1', 'SKU-2'].map((sku) => ({ sku, quantity: 1000 })) } },
+      status: 400,
+      field: 'items',
     },
     {
       name: 'an unknown fault',

@@ -8,6 +8,7 @@ import { createApp } from '../src/app';
 import { Checkout, type CheckoutDependencies } from '../src/checkout';
 import {
   createGraphqlHandler,
+  MAX_ALIASES,
   MAX_DEPTH,
   MAX_TOKENS,
   maxDepth,
@@ -152,6 +153,56 @@ describe('POST /graphql', () => {
       assert.ok((body.errors?.length ?? 0) > 0);
       assert.equal(body.data, undefined);
       assert.equal(services.stored.length, 0);
+    });
+  }
+
+  it('answers 36 aliased placeOrder in one request with 400 before anything runs: no order placed', async () => {
+    const mutation = `mutation Many($input: OrderInput!) { ${Array.from(
+      { length: 36 },
+      (_, i) => `o${i}: placeOrder(input: $input) { orderId }`,
+    ).join(' ')} }`;
+    const { status, body } = await graphql(mutation, { input: ORDER });
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.deepEqual(body.errors?.map((error) => error.extensions?.code).sort(), [
+      'TOO_MANY_ALIASES',
+      'TOO_MANY_MUTATIONS',
+    ]);
+    assert.equal(services.stored.length, 0);
+  });
+
+  it('allows one placeOrder per request, fragments followed', async () => {
+    const twice = `mutation ($input: OrderInput!) { placeOrder(input: $input) { orderId } ...Again }
+      fragment Again on Mutation { again: placeOrder(input: $input) { orderId } }`;
+    const { status, body } = await graphql(twice, { input: ORDER });
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.deepEqual(
+      body.errors?.map((error) => error.extensions?.code),
+      ['TOO_MANY_MUTATIONS'],
+    );
+    assert.equal(services.stored.length, 0);
+  });
+
+  it(`allows ${MAX_ALIASES} aliases, and refuses one more`, async () => {
+    const aliased = (count: number) =>
+      `{ ${Array.from({ length: count }, (_, i) => `c${i}: catalog { sku }`).join(' ')} }`;
+    assert.equal((await graphql(aliased(MAX_ALIASES))).status, 200);
+    const { status, body } = await graphql(aliased(MAX_ALIASES + 1));
+    assert.equal(status, 400);
+    assert.equal(body.errors?.[0]?.extensions?.code, 'TOO_MANY_ALIASES');
+  });
+
+  for (const [name, query, variables] of [
+    ['a syntax error at a string', '{ order(id: "x") "ada@example.com" }'],
+    ['a string where an object goes', 'mutation { placeOrder(input: "ada@example.com") { orderId } }'],
+    ['an object where an ID goes', '{ order(id: { email: "ada@example.com" }) { id } }'],
+    ['a variable missing a field', PLACE_ORDER, { input: { email: 'ada@example.com' } }],
+    ['a variable of the wrong type', PLACE_ORDER, { input: { email: ['ada@example.com'], items: [] } }],
+  ] as const) {
+    it(`answers ${name} with an error that does not quote the value`, async () => {
+      const { body } = await graphql(query, variables);
+      assert.ok((body.errors?.length ?? 0) > 0, JSON.stringify(body));
+      assert.equal(body.data ?? null, null);
+      assert.doesNotMatch(JSON.stringify(body), /ada@example\.com/);
     });
   }
 
