@@ -77,11 +77,28 @@ export interface VirtualServiceSpec {
   }[];
 }
 
-/** An allow-nothing policy is `{}`; the others select a workload and allow only named principals. */
+/** An allow-nothing policy is `{}`; the others select a workload and allow named principals some operations. */
 export interface AuthorizationPolicySpec {
   selector?: { matchLabels: Record<string, string> };
   action?: string;
-  rules?: { from: { source: { principals: string[] } }[]; to?: { operation: { ports?: string[] } }[] }[];
+  rules?: {
+    from?: { source: { principals?: string[] } }[];
+    to?: { operation: { methods?: string[]; paths?: string[]; ports?: string[] } }[];
+  }[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+export interface NetworkPolicySpec {
+  podSelector: LabelSelector;
+  policyTypes?: string[];
+  ingress?: {
+    from?: { podSelector?: LabelSelector; namespaceSelector?: LabelSelector }[];
+    ports?: { port: string | number }[];
+  }[];
 }
 
 export interface PodDisruptionBudgetSpec {
@@ -110,6 +127,7 @@ export interface Kinds {
   Gateway: K8sObject;
   VirtualService: Of<VirtualServiceSpec>;
   AuthorizationPolicy: Of<AuthorizationPolicySpec>;
+  NetworkPolicy: Of<NetworkPolicySpec>;
   PeerAuthentication: Of<{ mtls?: { mode: string } }>;
   Telemetry: Of<TelemetrySpec>;
   IstioOperator: Of<IstioOperatorSpec>;

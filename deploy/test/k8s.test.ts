@@ -18,16 +18,6 @@ const DOMAIN = `${NAMESPACE}.svc.cluster.local`;
 const INGRESS_GATEWAY = 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account';
 const principal = (serviceAccount: string) => `cluster.local/ns/${NAMESPACE}/sa/${serviceAccount}`;
 
-/** Who may call whom (issue 3): the AuthorizationPolicies must say exactly this for the six services. */
-const CALLERS: Record<string, string[]> = {
-  eshop: [INGRESS_GATEWAY],
-  inventory: [principal('eshop')],
-  billing: [principal('eshop')],
-  delivery: [principal('eshop')],
-  // kafka-consumer sends the e-mails; eshop's storefront API reads whether an order's was sent.
-  notification: [principal('kafka-consumer'), principal('eshop')],
-};
-
 describe('k8s/ for a cluster with Istio', () => {
   let objects: K8sObject[];
   let istio: IstioSchemas;
@@ -207,10 +197,10 @@ describe('k8s/ for a cluster with Istio', () => {
     assert.ok(paths.includes('/checkout'));
   });
 
-  it('allows each service only its legitimate callers, each a real ServiceAccount or the ingress gateway', () => {
+  it('names in its AuthorizationPolicies only real ServiceAccounts or the ingress gateway, behind allow-nothing', () => {
+    // Which calls each policy allows is tested against the call graph in policies.test.ts.
     const serviceAccounts = new Set(all('ServiceAccount').map((account) => principal(account.metadata.name)));
     const policies = all('AuthorizationPolicy');
-    const allowed = new Map<string, string[]>();
     for (const policy of policies) {
       const selector = policy.spec.selector?.matchLabels;
       if (!selector) {
@@ -223,17 +213,14 @@ describe('k8s/ for a cluster with Istio', () => {
       );
       assert.ok(workload, `${policy.metadata.name} selects no workload`);
       const principals = (policy.spec.rules ?? []).flatMap((rule) =>
-        rule.from.flatMap((from) => from.source.principals),
+        (rule.from ?? []).flatMap((from) => from.source.principals ?? []),
       );
       for (const p of principals)
         assert.ok(
           serviceAccounts.has(p) || p === INGRESS_GATEWAY,
           `${policy.metadata.name}: ${p} is no ServiceAccount`,
         );
-      allowed.set(workload.metadata.name, [...(allowed.get(workload.metadata.name) ?? []), ...principals]);
     }
-    for (const [name, callers] of Object.entries(CALLERS))
-      assert.deepEqual(allowed.get(name)?.sort(), [...callers].sort(), name);
     assert.ok(
       policies.some((policy) => !policy.spec.selector && Object.keys(policy.spec).length === 0),
       'allow-nothing',
@@ -325,7 +312,7 @@ describe('k8s/ for a cluster with Istio', () => {
       .flatMap((policy) => policy.spec.rules ?? []);
     const portsFor = (serviceAccount: string) =>
       rules
-        .filter((rule) => rule.from.some((from) => from.source.principals.includes(principal(serviceAccount))))
+        .filter((rule) => (rule.from ?? []).some((from) => from.source.principals?.includes(principal(serviceAccount))))
         .flatMap((rule) => rule.to?.flatMap((to) => to.operation.ports ?? []) ?? ['any']);
     assert.deepEqual(portsFor('kafka').sort(), ['9092', '9093']);
     assert.deepEqual(portsFor('eshop'), ['9092']);

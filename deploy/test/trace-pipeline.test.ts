@@ -114,7 +114,9 @@ describe('the Kafka trace pipeline, as compose and Kubernetes run it', () => {
 
     it('lets the collector, the ingester and Zipkin reach Kafka, and validates against Istio’s schemas', () => {
       const policy = find(objects, 'AuthorizationPolicy', 'kafka-trace-pipeline');
-      const principals = policy?.spec.rules?.flatMap((rule) => rule.from.flatMap((from) => from.source.principals));
+      const principals = policy?.spec.rules?.flatMap((rule) =>
+        (rule.from ?? []).flatMap((from) => from.source.principals ?? []),
+      );
       for (const account of ['jaeger-collector', 'jaeger', 'zipkin', 'span-topics']) {
         assert.ok(principals?.includes(`cluster.local/ns/eshop/sa/${account}`), account);
         assert.ok(find(objects, 'ServiceAccount', account), `ServiceAccount ${account}`);

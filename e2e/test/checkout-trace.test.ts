@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
+import { CALLS } from '@eshop/scripts/call-graph';
 import type { Span } from '@eshop/scripts/jaeger';
 import { checkout, emailsFor, ORDER, poll, postJson, traceWithSpans, useStack, type PlacedOrder } from '../src/fixture';
 
@@ -93,6 +94,23 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     const spans = await traceWithSpans(env.jaeger, placed.traceId, SPANS_PER_CHECKOUT);
     const { root } = assertCheckoutShape(placed, spans);
     assert.equal(traceresponse.split('-')[2], root.spanId, 'traceresponse names the checkout span');
+  });
+
+  it('makes only the calls of the call graph, which the mesh policies are tested against', async () => {
+    const { spans } = await placedTrace();
+    const calls = spans.flatMap((client) =>
+      childrenOf(spans, client)
+        .filter((server) => client.kind === 'client' && server.kind === 'server')
+        .map((server) => ({ from: client.service, to: server.service, request: server.name })),
+    );
+    assert.equal(calls.length, 4, JSON.stringify(calls));
+    for (const { from, to, request } of calls) {
+      const [method, route] = request.split(' ');
+      assert.ok(
+        CALLS.some((call) => call.from === from && call.to === to && call.method === method && call.route === route),
+        `${from} → ${to} ${request} is not in scripts/src/call-graph.ts`,
+      );
+    }
   });
 
   it("stores the e-mail with the checkout's trace id", async () => {

@@ -118,6 +118,22 @@ describe('GraphQL on eshop: POST /graphql', () => {
     assert.deepEqual((await graphql(query, { id: 'no-such-order' })).body.data, { order: null });
   });
 
+  it('refuses 36 aliased placeOrder in one request with 400, and places none of them', async () => {
+    const { sku, quantity } = ORDER.items[0];
+    const inStock = async () => {
+      const { body } = await graphql('{ catalog { sku inStock } }');
+      return (body.data?.catalog as { sku: string; inStock: number }[]).find((product) => product.sku === sku)!.inStock;
+    };
+    const before = await inStock();
+    const aliased = Array.from({ length: 36 }, (_, i) => `o${i}: placeOrder(input: $input) { orderId }`).join(' ');
+    const { status, body } = await graphql(`mutation Many($input: OrderInput!) { ${aliased} }`, { input: ORDER });
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.equal(body.data, undefined);
+    // One order placed after it takes the only units gone: the refused request reserved nothing.
+    await placeOrder(ORDER);
+    assert.equal(before - (await inStock()), quantity);
+  });
+
   it('answers bad input as the GraphQL-over-HTTP spec says: 400 with errors, or a GraphQL error with a code', async () => {
     for (const [what, query] of [
       ['a syntax error', '{ catalog { sku '],
