@@ -193,14 +193,16 @@ export function asGraphqlError(error: unknown): GraphQLError {
  * functions keep the message and drop the values, before anything sees the error.
  */
 export function withoutLiterals(error: GraphQLError): GraphQLError {
-  let message = error.message
-    // A syntax error's token: `found String "…"`, `Unexpected Name "…"` (graphql-js's getTokenDesc).
-    .replace(/\b(Name|Int|Float|String|BlockString|Comment) ".*"/s, '$1')
-    // A variable of the wrong type: `Variable "$input" got invalid value { … } at "input.items"; …`.
-    .replace(
-      /^(Variable "\$\w+" got invalid value) .*?( at "[\w$.[\]]*")?; .*$/s,
-      (_all, head: string, at = '') => `${head}${at}; ${literalFreeReason(error.originalError?.message)}`,
-    );
+  let message = error.message;
+  if (message.startsWith('Syntax Error:')) {
+    // The token it stopped at: `found String "…"`, `Unexpected Name "…"` (graphql-js's getTokenDesc).
+    message = message.replace(/\b(Name|Int|Float|String|BlockString|Comment) ".*"/s, '$1');
+  }
+  // A variable of the wrong type: `Variable "$input" got invalid value { … } at "input.items"; <reason>`.
+  message = message.replace(
+    /^(Variable "\$\w+" got invalid value) .*?( at "[\w$.[\]]*")?; .*$/s,
+    (_all, head: string, at = '') => `${head}${at}; ${literalFreeReason(error.originalError?.message)}`,
+  );
   // A value in the query that the error is about (its nodes), printed as the query wrote it.
   for (const node of error.nodes ?? []) {
     if (isValue(node)) message = message.split(print(node)).join('<value>');
