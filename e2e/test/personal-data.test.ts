@@ -5,7 +5,18 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { useBrowser } from '../src/browser';
-import { checkout, emailsFor, ORDER, poll, postJson, useStack, type Order } from '../src/fixture';
+import {
+  checkout,
+  DeadLetters,
+  emailsFor,
+  kafkaOf,
+  ORDER,
+  ORDERS_TOPIC,
+  poll,
+  postJson,
+  useStack,
+  type Order,
+} from '../src/fixture';
 
 /** The tests' span export interval (the fixture's OTEL_BSP_SCHEDULE_DELAY) times three: long enough for a late span. */
 const QUIET_MS = 600;
@@ -35,13 +46,33 @@ describe('no personal data on any span or log line', () => {
   const graphql = (query: string, variables?: unknown) =>
     postJson(`${env.stack.url('eshop')}/graphql`, { query, variables });
 
-  it('places orders over REST, GraphQL and the storefront, refused ones too, and finds no address in Jaeger or the logs', async () => {
+  it('places orders over REST, GraphQL, Kafka and the storefront, malformed ones too, and finds no address in Jaeger or the logs', async () => {
     const placed: string[] = [];
     placed.push((await checkout(env.stack, orderOf('rest'))).orderId);
     assert.equal(
       (await postJson(`${env.stack.url('eshop')}/checkout`, { ...orderOf('rest-refused'), items: [] })).status,
       400,
     );
+
+    const malformedJson = await fetch(`${env.stack.url('eshop')}/checkout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"email": "${orderOf('rest-malformed').email}", `,
+    });
+    assert.equal(malformedJson.status, 400);
+
+    // Malformed events on the orders topic, which kafka-consumer and delivery dead-letter.
+    const deadLetters = await DeadLetters.read(env.stack);
+    const producer = kafkaOf(env.stack, 'e2e-personal-data').producer();
+    await producer.connect();
+    const malformed = [
+      { key: randomUUID(), value: `not JSON: ${orderOf('kafka-not-json').email}` },
+      { key: randomUUID(), value: JSON.stringify({ type: 'OrderPlaced', email: orderOf('kafka-invalid').email }) },
+    ];
+    await producer.send({ topic: ORDERS_TOPIC, messages: malformed });
+    await producer.disconnect();
+    for (const { key } of malformed) await deadLetters.ofOrder(key);
+    await deadLetters.close();
 
     const placeOrder = 'mutation Place($input: OrderInput!) { placeOrder(input: $input) { orderId } }';
     const answer = await graphql(placeOrder, { input: orderOf('graphql') });
