@@ -164,6 +164,8 @@ export function showStorefront(): void {
     .then(([config, products]) => {
       renderCatalog(products);
       if (config.faults) renderFaults(config.faults);
+      // Only now is there something to order: a click before would send no items.
+      form.querySelector('button')!.disabled = false;
     })
     .catch((error: unknown) => showProblem(problem, error));
 }

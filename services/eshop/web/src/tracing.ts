@@ -7,7 +7,7 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { DocumentLoadInstrumentation } from '@opentelemetry/instrumentation-document-load';
 import { FetchInstrumentation } from '@opentelemetry/instrumentation-fetch';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, StackContextManager, TracerProvider } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, StackContextManager, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 
 /** Where eshop takes the page's spans (see services/eshop/src/browser-spans.ts). */
 const EXPORT_PATH = '/v1/traces';
@@ -36,6 +36,38 @@ function browserAttributes(): Record<string, string | string[] | boolean> {
   };
 }
 
+/**
+ * Counts the spans started and not ended yet. The fetch instrumentation ends a request's span a moment after its
+ * answer (it waits for the browser's resource timing), so leaving the page right after an answer would lose it.
+ */
+class OpenSpans implements SpanProcessor {
+  private open = 0;
+  private waiting: (() => void)[] = [];
+
+  onStart(): void {
+    this.open++;
+  }
+
+  onEnd(): void {
+    this.open--;
+    if (this.open === 0) for (const resolve of this.waiting.splice(0)) resolve();
+  }
+
+  /** Resolves once every span started so far has ended. */
+  allEnded(): Promise<void> {
+    return this.open === 0 ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const openSpans = new OpenSpans();
 const provider = new TracerProvider({
   resource: resourceFromAttributes({ 'service.name': 'storefront', ...browserAttributes() }),
   spanProcessors: [
@@ -44,6 +76,7 @@ const provider = new TracerProvider({
       // As the services do: a trace shows up while the reader is still looking for it.
       scheduledDelayMillis: 1000,
     }),
+    openSpans,
   ],
 });
 trace.setGlobalTracerProvider(provider);
@@ -74,10 +107,11 @@ export function traceInteraction<T>(name: string, target: string, work: (span: S
   );
 }
 
-/** Sends the spans not sent yet, before the page leaves; never waits longer than FLUSH_TIMEOUT_MS. */
+/** Lets the page's spans end and sends them, before the page leaves; never waits longer than FLUSH_TIMEOUT_MS. */
 export function flushSpans(): Promise<void> {
   const timeout = new Promise<void>((resolve) => setTimeout(resolve, FLUSH_TIMEOUT_MS));
-  return Promise.race([provider.forceFlush().catch(() => undefined), timeout]);
+  const sent = openSpans.allEnded().then(() => provider.forceFlush());
+  return Promise.race([sent.catch(() => undefined), timeout]);
 }
 
 /** Milliseconds since the epoch, as precisely as the page's clock tells them, comparable across pages. */
