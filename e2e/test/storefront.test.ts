@@ -233,12 +233,15 @@ describe('the storefront, in a real browser (Chromium)', () => {
     assert.equal(headers['x-content-type-options'], 'nosniff');
     assert.equal(headers['referrer-policy'], 'no-referrer');
 
-    await page.setContent(`<iframe src="${env.stack.url('eshop')}/"></iframe>`);
+    // A page of another origin (about:blank here) that frames the storefront.
+    const framing = await browser.newPage();
+    await framing.page.setContent(`<iframe src="${env.stack.url('eshop')}/"></iframe>`);
     await poll(
       'Chromium to refuse the frame',
-      () => watched.consoleErrors,
+      () => framing.consoleErrors,
       (errors) => errors.some((error) => /frame-ancestors 'none'/.test(error)),
     );
+    assert.deepEqual(watched.consoleErrors, []);
   });
 
   it('takes only OTLP at POST /v1/traces, bounded, and passes nothing it refuses on to Jaeger', async () => {
