@@ -18,6 +18,7 @@ const STOREFRONT = 'storefront';
 
 const traceIdOf = (traceparent: string | null | undefined) => traceparent?.split('-')[1];
 const parentIdOf = (traceparent: string | null | undefined) => traceparent?.split('-')[2];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** An attribute of every element `locator` finds, in their order. */
 const attributes = async (locator: Locator, name: string) =>
@@ -127,6 +128,7 @@ describe('the storefront, in a real browser (Chromium)', () => {
     );
     const traceparent = await response.request().headerValue('traceparent');
     assert.equal(traceIdOf(traceparent), placed.traceId, "the checkout continues the click's trace");
+    assert.match((await response.request().headerValue('idempotency-key')) ?? '', UUID);
 
     const emailShownAt = await assertJourneyComplete(page, placed);
     console.log(`# "E-mail sent" shown ${emailShownAt - clickedAt} ms after the order was placed`);
@@ -365,7 +367,13 @@ describe('the storefront, in a real browser (Chromium)', () => {
 
     await page.getByLabel('E-mail', { exact: true }).fill('not an e-mail');
     await grinder.fill('1');
+    const second = page.waitForRequest((r) => r.url().endsWith('/checkout'));
     await page.getByRole('button', { name: 'Place order' }).click();
+    const keys = [await response.request().headerValue('idempotency-key'), (await second).headers()['idempotency-key']];
+    assert.ok(
+      keys.every((key) => UUID.test(key ?? '')) && keys[0] !== keys[1],
+      `one key per submission: ${keys.join(', ')}`,
+    );
     await page.locator('#problem-email').getByText('Enter your e-mail address, like name@example.com.').waitFor();
     assert.equal(await page.locator('#problem-SKU-4').isHidden(), true, 'the stock note is gone');
     assert.equal(await grinder.getAttribute('aria-invalid'), null);
