@@ -65,8 +65,8 @@ describe('the storefront, in a real browser (Chromium)', () => {
   ) {
     const { page } = watched;
     await page.goto(`${env.stack.url('eshop')}/`);
-    // The button is enabled once the catalog is in; the form opens with one unit of the first product chosen.
-    await page.locator('#place-order:enabled').waitFor();
+    // The catalog is in (and the button enabled with it); the form opens with one unit of the first product chosen.
+    await page.getByLabel('Quantity of Hand grinder').waitFor();
     for (const fault of faults) await page.getByRole('checkbox', { name: fault }).check();
     for (const input of await page.locator('input[data-sku]').all()) await input.fill('0');
     for (const [product, quantity] of Object.entries(quantities)) {
@@ -319,7 +319,7 @@ describe('the storefront, in a real browser (Chromium)', () => {
       }
     });
     await page.goto(`${env.stack.url('eshop')}/`);
-    await page.locator('#place-order:enabled').waitFor();
+    await page.getByLabel('Quantity of Hand grinder').waitFor();
     const files = await Promise.all(shipped);
     const total = files.reduce((sum, [, bytes]) => sum + bytes, 0);
     console.log(

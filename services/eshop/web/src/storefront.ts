@@ -98,7 +98,7 @@ function shopperWords(status: number, { field, reason }: { field: string; reason
   if (status === 409 && short && skus.includes(short[1])) {
     return { field: short[1], words: `Only ${short[2]} left in stock.` };
   }
-  if (field === 'items') return { field, words: 'Choose at least one product.' };
+  if (status === 400 && field === 'items') return { field, words: 'Choose at least one product.' };
   return undefined;
 }
 
@@ -109,7 +109,6 @@ function showRefusal(error: unknown, skus: string[]): void {
     old.textContent = '';
   }
   for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
-  if (error === undefined) return showProblem(problem, undefined);
   const placed = error instanceof Problem ? error.errors.map((reason) => shopperWords(error.status, reason, skus)) : [];
   for (const found of placed) {
     if (!found) continue;
@@ -121,7 +120,11 @@ function showRefusal(error: unknown, skus: string[]): void {
   if (error instanceof Problem && placed.length > 0 && placed.every(Boolean)) {
     showProblem(
       problem,
-      new Problem(error.status, 'Your order was not placed', "see the notes next to the form's fields"),
+      new Problem(
+        error.status,
+        'Your order was not placed',
+        'See the notes in red, next to the fields they are about.',
+      ),
     );
   } else {
     showProblem(problem, error);
