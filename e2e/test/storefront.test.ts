@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
 import type { Locator, Page } from 'playwright-core';
@@ -13,7 +13,12 @@ const JAEGER_UI_URL = 'http://localhost:16686';
 /** Little stock, so that an order can ask for more than there is. */
 const INITIAL_STOCK = 50;
 
+/** The page's own service in the traces. */
+const STOREFRONT = 'storefront';
+
 const traceIdOf = (traceparent: string | null | undefined) => traceparent?.split('-')[1];
+const parentIdOf = (traceparent: string | null | undefined) => traceparent?.split('-')[2];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** An attribute of every element `locator` finds, in their order. */
 const attributes = async (locator: Locator, name: string) =>
@@ -22,12 +27,27 @@ const attributes = async (locator: Locator, name: string) =>
 /** The services of the waterfall's rows, in their order. */
 const rowServices = (page: Page) => attributes(page.locator('#waterfall tr[data-service]'), 'data-service');
 
+/** The resource attributes Jaeger keeps for the storefront's spans in a trace, beyond the SDK's own. */
+async function storefrontResource(jaegerQueryUrl: string, traceId: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${jaegerQueryUrl}/api/traces/${traceId}`);
+  const body = (await response.json()) as {
+    data: { processes: Record<string, { serviceName: string; tags: { key: string; value: unknown }[] }> }[];
+  };
+  const process = Object.values(body.data[0].processes).find(({ serviceName }) => serviceName === STOREFRONT);
+  assert.ok(process, 'the storefront in the trace');
+  return Object.fromEntries(
+    process.tags.filter(({ key }) => !key.startsWith('telemetry.sdk.')).map(({ key, value }) => [key, value]),
+  );
+}
+
 describe('the storefront, in a real browser (Chromium)', () => {
   const env = useStack('storefront', {
     serviceEnv: {
       inventory: { INITIAL_STOCK: String(INITIAL_STOCK) },
       // The teaching toggles: offered by eshop's page, played by billing.
-      eshop: { FAULT_INJECTION_HEADER: 'enabled', JAEGER_UI_URL },
+      // One browser at a time here, but test after test: the per-client budget of span exports is tested on its own
+      // (services/eshop/test/browser-spans.test.ts).
+      eshop: { FAULT_INJECTION_HEADER: 'enabled', JAEGER_UI_URL, BROWSER_SPANS_PER_MINUTE: '1000' },
       billing: { FAULT_INJECTION_HEADER: 'enabled' },
     },
   });
@@ -45,7 +65,10 @@ describe('the storefront, in a real browser (Chromium)', () => {
   ) {
     const { page } = watched;
     await page.goto(`${env.stack.url('eshop')}/`);
+    // The catalog is in (and the button enabled with it); the form opens with one unit of the first product chosen.
+    await page.getByLabel('Quantity of Hand grinder').waitFor();
     for (const fault of faults) await page.getByRole('checkbox', { name: fault }).check();
+    for (const input of await page.locator('input[data-sku]').all()) await input.fill('0');
     for (const [product, quantity] of Object.entries(quantities)) {
       await page.getByLabel(`Quantity of ${product}`).fill(String(quantity));
     }
@@ -73,9 +96,9 @@ describe('the storefront, in a real browser (Chromium)', () => {
     await page.locator('li[data-step="email"][data-state="done"]').waitFor({ timeout: EMAIL_DEADLINE_MS });
     const emailShownAt = Date.now();
     await poll(
-      'the waterfall to show all six services',
+      'the waterfall to show the storefront and all six services',
       () => rowServices(page),
-      (shown) => SERVICES.every((service) => shown.includes(service)),
+      (shown) => [STOREFRONT, ...SERVICES].every((service) => shown.includes(service)),
     );
     assert.equal(await page.locator('#trace-id').textContent(), placed.traceId);
     assert.equal(await page.locator('#trace-id a').getAttribute('href'), `${JAEGER_UI_URL}/trace/${placed.traceId}`);
@@ -91,22 +114,56 @@ describe('the storefront, in a real browser (Chromium)', () => {
     return emailShownAt;
   }
 
-  it('places an order by typing and clicking, then shows its journey and whole trace until the e-mail is sent', async () => {
+  it('starts the trace at the click on "Place order", and shows the journey, the whole trace and the wait until the e-mail is sent', async () => {
     const watched = await browser.newPage();
     const { page } = watched;
+    const polls: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith('/api/orders/')) polls.push(request.headers().traceparent ?? '');
+    });
     const { response, clickedAt, placed } = await placeGoodOrder(
       watched,
       { 'Green tea, 100 bags': 3 },
       'ada@example.com',
     );
-    assert.equal(
-      traceIdOf(await response.request().headerValue('traceparent')),
-      placed.traceId,
-      'the checkout continues the trace the page started',
-    );
+    const traceparent = await response.request().headerValue('traceparent');
+    assert.equal(traceIdOf(traceparent), placed.traceId, "the checkout continues the click's trace");
+    assert.match((await response.request().headerValue('idempotency-key')) ?? '', UUID);
 
     const emailShownAt = await assertJourneyComplete(page, placed);
     console.log(`# "E-mail sent" shown ${emailShownAt - clickedAt} ms after the order was placed`);
+
+    // In Jaeger: the click is the only root; the fetch under it; eshop's server span under the fetch.
+    const spans = await traceWithSpans(env.jaeger, placed.traceId, 13);
+    const ids = new Set(spans.map((span) => span.spanId));
+    const roots = spans.filter((span) => span.parentId === undefined);
+    assert.deepEqual(
+      roots.map((span) => `${span.service} ${span.name}`),
+      [`${STOREFRONT} click Place order`],
+      'one root: the click',
+    );
+    assert.deepEqual(
+      spans.filter((span) => span.parentId !== undefined && !ids.has(span.parentId)).map((span) => span.name),
+      [],
+      'no span with a missing parent',
+    );
+    const fetchSpan = spans.find((span) => span.service === STOREFRONT && span.kind === 'client');
+    assert.ok(fetchSpan, 'the fetch span');
+    assert.equal(fetchSpan.parentId, roots[0].spanId);
+    assert.match(String(fetchSpan.tags['url.full']), /\/checkout$/);
+    assert.equal(parentIdOf(traceparent), fetchSpan.spanId, 'the request carries the fetch span as its parent');
+    const server = spans.find((span) => span.service === 'eshop' && span.kind === 'server');
+    assert.equal(server?.name, 'POST /checkout');
+    assert.equal(server.parentId, fetchSpan.spanId);
+    assert.deepEqual(new Set(spans.map((span) => span.service)), new Set([STOREFRONT, ...SERVICES]));
+    const resource = await storefrontResource(env.jaeger.baseUrl, placed.traceId);
+    assert.equal(resource['user_agent.original'], await page.evaluate(() => navigator.userAgent));
+    assert.equal(resource['browser.language'], await page.evaluate(() => navigator.language));
+
+    // On the page: the click's span first in the waterfall, and the shopper's wait as this browser timed it.
+    assert.equal((await rowServices(page))[0], STOREFRONT);
+    assert.match((await page.locator('#click-to-answer').textContent()) ?? '', /^\d+ ms$/);
+    assert.match((await page.locator('#click-to-email').textContent()) ?? '', /^\d+ ms$/);
 
     // The Kafka hop: eshop's producer span, and under it kafka-consumer's consumer span with its wait.
     const producer = page.locator('#waterfall tr[data-kind="producer"]');
@@ -124,20 +181,132 @@ describe('the storefront, in a real browser (Chromium)', () => {
     assert.equal(`${search.origin}${search.pathname}`, `${JAEGER_UI_URL}/search`);
     assert.deepEqual(JSON.parse(search.searchParams.get('tags')!), { 'eshop.order.id': placed.orderId });
 
-    // The page's own requests started traces of their own: none joined the order's.
-    const polls = watched.requests.filter((url) => url.includes('/api/orders/'));
+    // The page's polls are traces of their own, the browser's span at their root: none joined the order's.
     assert.ok(polls.length >= 2, `the page asked for the order ${polls.length} times`);
-    const spans = await traceWithSpans(env.jaeger, placed.traceId, 11);
+    assert.ok(!polls.map(traceIdOf).includes(placed.traceId));
     assert.deepEqual(
-      spans.filter((span) => span.name.includes('/api/')).map((span) => span.name),
+      spans.filter((span) => /\/api\//.test(`${span.name} ${String(span.tags['url.full'] ?? '')}`)).map((s) => s.name),
       [],
       "no request of the page's is in the order's trace",
+    );
+    const pollTrace = await poll(
+      "a poll's own trace",
+      () => env.jaeger.trace(traceIdOf(polls[0])!),
+      (found) => (found ?? []).some((span) => span.service === 'eshop' && span.kind === 'server'),
+    );
+    assert.deepEqual(
+      pollTrace!.filter((span) => span.parentId === undefined).map((span) => `${span.service} ${span.kind}`),
+      [`${STOREFRONT} client`],
     );
 
     await page.reload();
     await assertJourneyComplete(page, placed);
+    assert.match((await page.locator('#click-to-email').textContent()) ?? '', /^\d+ ms$/, 'kept across a reload');
+    assert.deepEqual(watched.consoleErrors, [], 'no console error, no CSP violation');
+    watched.assertStayedLocal();
+  });
+
+  it('places an order from a freshly opened page with nothing but an e-mail typed', async () => {
+    const watched = await browser.newPage();
+    const { page } = watched;
+    await page.goto(`${env.stack.url('eshop')}/`);
+    await page.getByLabel('E-mail', { exact: true }).fill('grace@example.com');
+    const answer = page.waitForResponse((r) => r.url().endsWith('/checkout') && r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    assert.equal((await answer).status(), 201);
+    await page.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
+    await poll(
+      'the order page to show its items',
+      () => page.locator('#items').textContent(),
+      (items) => items === '1 × SKU-1',
+    );
     assert.deepEqual(watched.consoleErrors, []);
     watched.assertStayedLocal();
+  });
+
+  it('sends its security headers, and cannot be framed', async () => {
+    const watched = await browser.newPage();
+    const { page } = watched;
+    const home = await page.goto(`${env.stack.url('eshop')}/`);
+    const headers = home!.headers();
+    assert.match(headers['content-security-policy'] ?? '', /script-src 'self'/);
+    assert.match(headers['content-security-policy'] ?? '', /style-src 'self'/);
+    assert.doesNotMatch(headers['content-security-policy'] ?? '', /unsafe-inline|unsafe-eval/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['referrer-policy'], 'no-referrer');
+
+    // A page of another origin (about:blank here) that frames the storefront.
+    const framing = await browser.newPage();
+    await framing.page.setContent(`<iframe src="${env.stack.url('eshop')}/"></iframe>`);
+    await poll(
+      'Chromium to refuse the frame',
+      () => framing.consoleErrors,
+      (errors) => errors.some((error) => /frame-ancestors 'none'/.test(error)),
+    );
+    assert.deepEqual(watched.consoleErrors, []);
+  });
+
+  it('takes only OTLP at POST /v1/traces, bounded, and passes nothing it refuses on to Jaeger', async () => {
+    const exportRequest = (traceId: string, resource: Record<string, string>, padding = '') => ({
+      resourceSpans: [
+        {
+          resource: {
+            attributes: Object.entries(resource).map(([key, value]) => ({ key, value: { stringValue: value } })),
+          },
+          scopeSpans: [
+            {
+              scope: { name: 'e2e' },
+              spans: [
+                {
+                  traceId,
+                  spanId: randomBytes(8).toString('hex'),
+                  name: 'sent by hand',
+                  kind: 1,
+                  startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n),
+                  endTimeUnixNano: String(BigInt(Date.now() + 1) * 1_000_000n),
+                  attributes: padding ? [{ key: 'padding', value: { stringValue: padding } }] : [],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const post = (body: string, contentType = 'application/json') =>
+      fetch(`${env.stack.url('eshop')}/v1/traces`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const newTraceId = () => randomBytes(16).toString('hex');
+    const browserResource = { 'service.name': STOREFRONT };
+
+    const refused: { what: string; traceId: string; body: string; status: number }[] = [];
+    const refuse = (what: string, status: number, make: (traceId: string) => string) => {
+      const traceId = newTraceId();
+      refused.push({ what, traceId, body: make(traceId), status });
+    };
+    refuse('malformed JSON', 400, (id) => JSON.stringify(exportRequest(id, browserResource)).slice(0, -3));
+    refuse('not OTLP', 400, (id) =>
+      JSON.stringify(exportRequest(id, browserResource)).replace('"kind":1', '"kind":"client"'),
+    );
+    refuse("a server's resource", 422, (id) => JSON.stringify(exportRequest(id, { 'service.name': 'billing' })));
+    refuse('over 64 KiB', 413, (id) => JSON.stringify(exportRequest(id, browserResource, 'x'.repeat(70_000))));
+    for (const { what, body, status } of refused) {
+      const response = await post(body);
+      assert.equal(response.status, status, what);
+      assert.match(response.headers.get('content-type') ?? '', /problem\+json/, what);
+    }
+
+    // What is accepted reaches Jaeger, as the storefront; once it is there, what was refused before it is not.
+    const accepted = newTraceId();
+    assert.equal((await post(JSON.stringify(exportRequest(accepted, {})))).status, 200);
+    const spans = await poll(
+      'the accepted span in Jaeger',
+      () => env.jaeger.trace(accepted),
+      (found) => found !== undefined,
+    );
+    assert.deepEqual(
+      spans!.map((span) => `${span.service} ${span.name}`),
+      [`${STOREFRONT} sent by hand`],
+    );
+    for (const { what, traceId } of refused) assert.equal(await env.jaeger.trace(traceId), undefined, what);
   });
 
   it('ships the page, its scripts and its stylesheet from eshop, in under 100 KB', async () => {
@@ -166,7 +335,7 @@ describe('the storefront, in a real browser (Chromium)', () => {
     watched.assertStayedLocal();
   });
 
-  it("sends each of the page's requests with a traceparent of a new trace", async () => {
+  it("sends each of the page's API requests with a traceparent of a new trace", async () => {
     const watched = await browser.newPage();
     const traceparents: string[] = [];
     watched.page.on('request', (request) => {
@@ -183,23 +352,31 @@ describe('the storefront, in a real browser (Chromium)', () => {
     watched.assertStayedLocal();
   });
 
-  it('shows why an order is refused, and keeps what was typed', async () => {
+  it("says why an order is refused in the shopper's words, next to the field, and keeps what was typed", async () => {
     const watched = await browser.newPage();
     const { page } = watched;
     const { response } = await placeOrder(watched, { 'Hand grinder': INITIAL_STOCK + 1 }, 'ada@example.com');
     assert.equal(response.status(), 409);
-    const problem = page.getByRole('alert');
-    await problem.getByText('Out of stock').waitFor();
-    assert.match((await problem.textContent()) ?? '', /not enough units in stock/);
-    assert.equal(await page.getByLabel('Quantity of Hand grinder').inputValue(), String(INITIAL_STOCK + 1));
+    const grinder = page.getByLabel('Quantity of Hand grinder');
+    await page.locator('#problem-SKU-4').getByText(`Only ${INITIAL_STOCK} left in stock.`).waitFor();
+    assert.equal(await grinder.getAttribute('aria-invalid'), 'true');
+    assert.match((await page.getByRole('alert').textContent()) ?? '', /Your order was not placed/);
+    assert.equal(await grinder.inputValue(), String(INITIAL_STOCK + 1));
     assert.equal(await page.getByLabel('E-mail', { exact: true }).inputValue(), 'ada@example.com');
     assert.equal(new URL(page.url()).pathname, '/');
 
     await page.getByLabel('E-mail', { exact: true }).fill('not an e-mail');
-    await page.getByLabel('Quantity of Hand grinder').fill('1');
+    await grinder.fill('1');
+    const second = page.waitForRequest((r) => r.url().endsWith('/checkout'));
     await page.getByRole('button', { name: 'Place order' }).click();
-    await problem.getByText('Invalid request body').waitFor();
-    assert.match((await problem.textContent()) ?? '', /email: /);
+    const keys = [await response.request().headerValue('idempotency-key'), (await second).headers()['idempotency-key']];
+    assert.ok(
+      keys.every((key) => UUID.test(key ?? '')) && keys[0] !== keys[1],
+      `one key per submission: ${keys.join(', ')}`,
+    );
+    await page.locator('#problem-email').getByText('Enter your e-mail address, like name@example.com.').waitFor();
+    assert.equal(await page.locator('#problem-SKU-4').isHidden(), true, 'the stock note is gone');
+    assert.equal(await grinder.getAttribute('aria-invalid'), null);
     assert.equal(await page.getByLabel('E-mail', { exact: true }).inputValue(), 'not an e-mail');
     await browser.screenshot(page, 'storefront-refused.png');
 

@@ -24,6 +24,8 @@ cd "$root"
 pnpm install --frozen-lockfile --prefer-offline
 # `pnpm build` restricted to this service: tsc -b follows its references, so the shared packages compile too.
 pnpm exec tsc -b "services/${service}"
+# And its browser bundle, where it has one (eshop's storefront page), as `pnpm build` makes it.
+pnpm --filter "@eshop/${service}" --if-present run bundle
 rm -rf "$outdir"
 # --legacy: pnpm 10's default deploy needs inject-workspace-packages; the legacy one copies each workspace
 # package as it would be packed (its "files": dist/src) into node_modules, with production dependencies only.

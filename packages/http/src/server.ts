@@ -14,13 +14,20 @@ export interface ServiceAppOptions {
   isReady?: () => boolean | Promise<boolean>;
   /** The largest JSON body accepted; a larger one is answered 413. */
   bodyLimit?: string;
+  /** Routes that read their request bodies themselves (another type or size limit): they come before the JSON parser. */
+  ownBodyRoutes?: Router;
 }
 
 /**
  * The express app every service shares: JSON bodies, `/healthz` and `/readyz`, a request log line, the W3C
  * `traceresponse` header, and problem+json answers for every error, including unknown routes.
  */
-export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16kb' }: ServiceAppOptions): Express {
+export function createServiceApp({
+  routes,
+  isReady = () => true,
+  bodyLimit = '16kb',
+  ownBodyRoutes,
+}: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(traceResponse, logRequest);
@@ -31,6 +38,7 @@ export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16
     const ready = await isReady();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
   });
+  if (ownBodyRoutes) app.use(ownBodyRoutes);
   app.use(requireJsonBody, express.json({ limit: bodyLimit, strict: true }), routes);
   app.use((req, _res) => {
     throw new HttpError(404, 'Not found', { detail: `no route for ${req.method} ${req.path}` });

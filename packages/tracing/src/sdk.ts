@@ -13,7 +13,8 @@ import { createPropagator } from './propagation';
 import { BaggageAttributesProcessor } from './processors';
 import { warnOfIgnoredTraceHeaders } from './trace-headers';
 
-const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+/** Probes, and the storefront's span exports through eshop (a span for exporting spans would feed on itself). */
+const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/v1/traces']);
 
 /**
  * Starts the SDK with the demo's instrumentations, unless OTEL_SDK_DISABLED is true: then nothing at all, since an
@@ -36,7 +37,7 @@ export function startTracing(
     instrumentations: [
       new HttpInstrumentation({
         // Probes every few seconds would bury the checkouts in Jaeger.
-        ignoreIncomingRequestHook: (request) => PROBE_PATHS.has(request.url?.split('?')[0] ?? ''),
+        ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has(request.url?.split('?')[0] ?? ''),
         // The request id on every server span, as Envoy records it on its own: one search finds both.
         headersToSpanAttributes: { server: { requestHeaders: ['x-request-id'] } },
         // The propagators drop a trace header they cannot use without a word: say so in the service's log.

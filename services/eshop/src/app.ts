@@ -19,9 +19,14 @@ export interface AppOptions {
   storefront?: Router;
   /** `POST /graphql` (./graphql.ts): the same checkout, and the catalog and orders, over GraphQL. */
   graphql?: RequestHandler[];
+  /** `POST /v1/traces` (./browser-spans.ts): the storefront page's spans, on their way to the trace backend. */
+  browserSpans?: Router;
 }
 
-export function createApp(checkout: Checkout, { faultHeader = false, storefront, graphql }: AppOptions = {}) {
+export function createApp(
+  checkout: Checkout,
+  { faultHeader = false, storefront, graphql, browserSpans }: AppOptions = {},
+) {
   const routes = Router();
   const faults = acceptFaultHeader(faultHeader);
   routes.post('/checkout', faults, validateBody(orderSchema), async (req, res) => {
@@ -32,7 +37,7 @@ export function createApp(checkout: Checkout, { faultHeader = false, storefront,
   });
   if (graphql) routes.post('/graphql', faults, ...graphql);
   if (storefront) routes.use(storefront);
-  return createServiceApp({ routes });
+  return createServiceApp({ routes, ownBodyRoutes: browserSpans });
 }
 
 /**

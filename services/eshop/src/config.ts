@@ -34,6 +34,10 @@ export const envSchema = z.object({
   JAEGER_UI_URL: browserUrl(),
   /** Zipkin's UI as a browser reaches it, for the same links, where spans also go to Zipkin (TRACE_PIPELINE=kafka). */
   ZIPKIN_UI_URL: browserUrl(),
+  /** The largest export of the storefront page's spans that `POST /v1/traces` takes, in bytes. */
+  BROWSER_SPANS_MAX_BYTES: z.coerce.number().int().min(1024).default(65_536),
+  /** How many exports of the page's spans one client address may send a minute. */
+  BROWSER_SPANS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   /** `enabled`: a checkout may ask for faults with an `x-fault` header; off by default. */
   [FAULT_INJECTION_HEADER_ENV]: faultInjectionHeaderEnv(),
 });

@@ -6,6 +6,7 @@ import { createInventoryClient } from '@eshop/inventory/client';
 import { createKafka, createProducer, ensureTopics, retryAtStart } from '@eshop/kafka';
 import { createNotificationClient } from '@eshop/notification/client';
 import { createApp } from './app';
+import { browserSpansRoutes } from './browser-spans';
 import { Checkout } from './checkout';
 import { loadConfig } from './config';
 import { createGraphqlHandler } from './graphql';
@@ -50,7 +51,11 @@ main(async () => {
   });
   const graphql = createGraphqlHandler({ checkout, inventory, billing, delivery });
   // Ready whether or not the broker is: a checkout needs only the outbox, which waits for the broker.
-  const app = createApp(checkout, { faultHeader, storefront, graphql });
+  const browserSpans = browserSpansRoutes({
+    maxBytes: config.BROWSER_SPANS_MAX_BYTES,
+    perMinute: config.BROWSER_SPANS_PER_MINUTE,
+  });
+  const app = createApp(checkout, { faultHeader, storefront, graphql, browserSpans });
   await runService('eshop', app, config.PORT, async () => {
     await outbox.close();
     await producer.disconnect();

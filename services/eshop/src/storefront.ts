@@ -4,7 +4,7 @@ import { FAULT_NAMES, FAULTS } from '@eshop/faults';
 import { HttpError, UpstreamError } from '@eshop/http';
 import type { InventoryClient } from '@eshop/inventory/client';
 import type { NotificationClient } from '@eshop/notification/client';
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { OrderRecord } from './outbox';
 import type { OrderStatus, OrderTrace, OrderView, StorefrontConfig } from './storefront-api';
@@ -38,6 +38,7 @@ const orderIdSchema = z.uuid();
 export function storefrontRoutes(deps: StorefrontDependencies): Router {
   const { orders, inventory, notification, traces } = deps;
   const routes = Router();
+  routes.use(securityHeaders);
   // One page for both: its script shows the view the address asks for.
   routes.get(['/', '/orders/:orderId'], (_req, res) => res.sendFile(join(PAGES_DIR, 'index.html')));
   routes.use('/assets', express.static(join(PAGES_DIR, 'assets')), express.static(SCRIPTS_DIR));
@@ -112,6 +113,31 @@ export function storefrontRoutes(deps: StorefrontDependencies): Router {
   });
   return routes;
 }
+
+/**
+ * Closed by default: the page runs only its own script and stylesheet (nothing inline), talks only to eshop, and
+ * cannot be framed; no answer is read as another type than it says, and no address leaves with a link.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  // The page's empty icon is a data: URL, so the browser asks for no /favicon.ico.
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.set({
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  });
+  next();
+};
 
 /** A minute before the order was placed: the consumer's clock may be another machine's. */
 const searchFrom = (order: OrderRecord) => new Date(Date.parse(order.placedAt) - 60_000);

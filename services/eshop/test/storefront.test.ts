@@ -168,6 +168,24 @@ describe('the storefront API', () => {
     assert.equal(script.status, 200);
     assert.match(script.headers.get('content-type') ?? '', /javascript/);
   });
+
+  it('sends its security headers with the page, its assets and its API: own script and styles only, never framed', async () => {
+    for (const path of ['/', `/orders/${ORDER.orderId}`, '/assets/main.js', '/assets/storefront.css', '/api/config']) {
+      const { headers } = await send(url(), path);
+      const policy = new Map(
+        (headers.get('content-security-policy') ?? '').split(';').map((directive) => {
+          const [name, ...values] = directive.trim().split(/\s+/);
+          return [name, values.join(' ')];
+        }),
+      );
+      assert.equal(policy.get('default-src'), "'none'", path);
+      assert.equal(policy.get('script-src'), "'self'", path);
+      assert.equal(policy.get('style-src'), "'self'", path);
+      assert.equal(policy.get('frame-ancestors'), "'none'", path);
+      assert.equal(headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(headers.get('referrer-policy'), 'no-referrer', path);
+    }
+  });
 });
 
 describe('normaliseTrace', () => {

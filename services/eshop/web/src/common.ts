@@ -1,4 +1,5 @@
-// What both pages share: JSON requests, each in a trace of its own, and a few formatting helpers.
+// What both pages share: JSON requests (each traced by the fetch instrumentation, see tracing.ts), and a few
+// formatting helpers.
 
 /** An answer of 400 or more, as its problem+json body tells it. */
 export class Problem extends Error {
@@ -12,20 +13,6 @@ export class Problem extends Error {
   }
 }
 
-function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, '0')).join(
-    '',
-  );
-}
-
-/**
- * A W3C `traceparent` for a new, sampled trace. Each request of the page starts one, as a traced client would:
- * the page's polling never joins, nor swells, the trace of the order it shows.
- */
-export function newTraceparent(): string {
-  return `00-${randomHex(16)}-${randomHex(8)}-01`;
-}
-
 export async function requestJson<T>(
   path: string,
   { method = 'GET', body, headers = {} }: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
@@ -34,7 +21,6 @@ export async function requestJson<T>(
     method,
     headers: {
       accept: 'application/json',
-      traceparent: newTraceparent(),
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...headers,
     },
@@ -53,7 +39,10 @@ export async function requestJson<T>(
   return answer as T;
 }
 
-/** An element with its text or children. */
+/**
+ * An element with its text or children. No `style` attribute: the CSP refuses those; set `node.style`'s properties,
+ * which it allows.
+ */
 export function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attributes: Record<string, string> = {},

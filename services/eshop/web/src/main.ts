@@ -1,4 +1,6 @@
-// The page's one script: the view its address asks for.
+// The page's one script: its tracing first, so that every request it makes is traced; then the view its address
+// asks for.
+import './tracing.js';
 import { showOrder } from './order.js';
 import { showStorefront } from './storefront.js';
 

@@ -2,6 +2,8 @@
 // e-mail is sent (and its spans are in) or the order failed.
 import type { OrderTrace, OrderView, StorefrontConfig, TraceSpan } from '../../src/storefront-api';
 import { byId, element, money, Problem, requestJson, showProblem } from './common.js';
+import { checkoutTiming, saveCheckoutTiming, type CheckoutTiming } from './timing.js';
+import { now } from './tracing.js';
 
 const POLL_MS = 1000;
 /** Once the e-mail is sent, how long the page waits for its spans to reach Jaeger before it stops asking. */
@@ -11,6 +13,8 @@ const DEAD_LETTER_REASON = 'eshop.dlq.reason';
 const TOPIC = 'messaging.destination.name';
 
 const problem = byId('journey-problem');
+/** When this page first saw the e-mail sent, for how long it waits for the trace's last spans. */
+let emailedAt: number | undefined;
 const traceProblem = byId('trace-problem');
 
 type StepState = 'done' | 'waiting' | 'failed';
@@ -159,29 +163,29 @@ function renderWaterfall(trace: OrderTrace, config: StorefrontConfig): void {
     );
     const addRows = (span: TraceSpan, depth: number) => {
       const noted = notes(span);
+      const name = element(
+        'td',
+        {},
+        depth > 0 ? '└ ' : '',
+        span.name,
+        noted.length > 0 ? element('small', {}, ` (${noted.join(', ')})`) : '',
+      );
+      name.style.paddingLeft = `${0.5 + depth * 1.25}em`;
+      const bar = element('span', { class: span.error ? 'bar error' : 'bar' });
+      Object.assign(bar.style, {
+        marginLeft: percent(span.startMicros - axisStart),
+        width: percent(span.durationMicros),
+      });
       body.append(
         element(
           'tr',
           { 'data-service': span.service, 'data-kind': span.kind, 'data-depth': String(depth) },
           element('td', {}, span.service),
-          element(
-            'td',
-            { style: `padding-left: ${0.5 + depth * 1.25}em` },
-            depth > 0 ? '└ ' : '',
-            span.name,
-            noted.length > 0 ? element('small', {}, ` (${noted.join(', ')})`) : '',
-          ),
+          name,
           element('td', {}, span.kind),
           element('td', {}, `+${ms(span.startMicros - axisStart)}`),
           element('td', {}, ms(span.durationMicros)),
-          element(
-            'td',
-            { class: 'timeline' },
-            element('span', {
-              class: span.error ? 'bar error' : 'bar',
-              style: `margin-left: ${percent(span.startMicros - axisStart)}; width: ${percent(span.durationMicros)}`,
-            }),
-          ),
+          element('td', { class: 'timeline' }, bar),
         ),
       );
       for (const child of children.get(span.spanId) ?? []) addRows(child, depth + 1);
@@ -191,20 +195,26 @@ function renderWaterfall(trace: OrderTrace, config: StorefrontConfig): void {
   }
 }
 
-let emailedAt: number | undefined;
-
 /**
  * Whether the trace has come in whole: the e-mail's span, and every span's parent. The spans of one trace reach
  * Jaeger from each service on its own schedule: the consumer's span ends after the e-mail it waited for, and
- * may come in a second after it. (The checkout's own parent is the page's request, which the page never exports.)
+ * may come in a second after it; the click's, from the storefront, once the page has sent it.
  */
 function isWhole(spans: TraceSpan[]): boolean {
   const ids = new Set(spans.map((span) => span.spanId));
-  const entry = (span: TraceSpan) => span.service === 'eshop' && span.kind === 'server';
   return (
     spans.some((span) => span.service === 'notification' && span.kind === 'server') &&
-    spans.every((span) => span.parentSpanId === undefined || ids.has(span.parentSpanId) || entry(span))
+    spans.every((span) => span.parentSpanId === undefined || ids.has(span.parentSpanId))
   );
+}
+
+/** Shows the shopper's own wait, as this browser timed it: from the click to the 201, and to "E-mail sent". */
+function renderTimings(timing: CheckoutTiming | undefined): void {
+  if (!timing) return;
+  const since = (at: number) => `${Math.round(at - timing.clickedAt)} ms`;
+  byId('click-to-answer').textContent = since(timing.answeredAt);
+  byId('click-to-email').textContent = timing.emailShownAt === undefined ? '…' : since(timing.emailShownAt);
+  byId('timings').hidden = false;
 }
 
 /** One round of asking; whether the page should ask again. */
@@ -230,6 +240,12 @@ async function refresh(orderId: string, config: StorefrontConfig): Promise<boole
   const spans = trace.status === 'fulfilled' ? trace.value.spans : [];
   const steps = journey(order.value, spans);
   renderSteps(steps);
+  const timing = checkoutTiming(orderId);
+  if (order.value.status === 'e-mailed' && timing && timing.emailShownAt === undefined) {
+    timing.emailShownAt = now();
+    saveCheckoutTiming(orderId, timing);
+  }
+  renderTimings(timing);
   if (order.value.status === 'e-mailed') emailedAt ??= Date.now();
   const failed = steps.some((step) => step.state === 'failed');
   const complete = emailedAt !== undefined && isWhole(spans);
