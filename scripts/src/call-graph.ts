@@ -27,11 +27,12 @@ const REQUESTS: Record<string, Record<string, string[]>> = {
     jaeger: ['GET /api/traces', 'GET /api/traces/:traceId'],
   },
   'kafka-consumer': { notification: ['POST /sendEmail'] },
-  // From outside: the checkout over REST and GraphQL, the storefront's page, its assets and its API.
+  // From outside: the checkout over REST and GraphQL, the storefront's page, its assets, its API and its spans.
   [INGRESS_GATEWAY]: {
     eshop: [
       'POST /checkout',
       'POST /graphql',
+      'POST /v1/traces',
       'GET /',
       'GET /orders/:orderId',
       'GET /assets/*',
