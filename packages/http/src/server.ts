@@ -12,6 +12,8 @@ export interface ServiceAppOptions {
   routes: Router;
   /** Whether the dependencies the service needs are reachable; `GET /readyz` answers 503 until they are. */
   isReady?: () => boolean | Promise<boolean>;
+  /** What people may want to know of the service's state (a consumer's lag), added to `/healthz` and `/readyz`. */
+  details?: () => Record<string, unknown>;
   /** The largest JSON body accepted; a larger one is answered 413. */
   bodyLimit?: string;
 }
@@ -20,16 +22,21 @@ export interface ServiceAppOptions {
  * The express app every service shares: JSON bodies, `/healthz` and `/readyz`, a request log line, the W3C
  * `traceresponse` header, and problem+json answers for every error, including unknown routes.
  */
-export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16kb' }: ServiceAppOptions): Express {
+export function createServiceApp({
+  routes,
+  isReady = () => true,
+  details = () => ({}),
+  bodyLimit = '16kb',
+}: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(traceResponse, logRequest);
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok', ...details() });
   });
   app.get('/readyz', async (_req, res) => {
     const ready = await isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ...details() });
   });
   app.use(requireJsonBody, express.json({ limit: bodyLimit, strict: true }), routes);
   app.use((req, _res) => {

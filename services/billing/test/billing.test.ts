@@ -18,7 +18,7 @@ describe('billing', () => {
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
     server = await serveWithSpans(
-      createApp(new Payments(faultFromEnv('payment-declined', { FAULT_INJECTION_HEADER: 'enabled' }))),
+      createApp(new Payments(':memory:', faultFromEnv('payment-declined', { FAULT_INJECTION_HEADER: 'enabled' }))),
     );
   });
   after(() => server.close());
@@ -109,7 +109,7 @@ describe('billing', () => {
 
   it('declines by the environment setting alone', async () => {
     const declining = await serveWithSpans(
-      createApp(new Payments(faultFromEnv('payment-declined', { FAULT_PAYMENT_DECLINE_PERCENT: 100 }))),
+      createApp(new Payments(':memory:', faultFromEnv('payment-declined', { FAULT_PAYMENT_DECLINE_PERCENT: 100 }))),
     );
     try {
       assertProblem(await send(`http://localhost:${declining.port}`, '/payment', { json: CHARGE }), 402);
@@ -121,7 +121,7 @@ describe('billing', () => {
 
 describe("billing's client", () => {
   it('charges once when it retries a charge whose first answer came too late', async () => {
-    const payments = new Payments();
+    const payments = new Payments(':memory:');
     const charged: string[] = [];
     const charge = payments.charge.bind(payments);
     payments.charge = (request) => {

@@ -15,6 +15,7 @@ describe('delivery', () => {
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
     const schedule = new Schedule(
+      ':memory:',
       faultFromEnv('delivery-slow', { FAULT_INJECTION_HEADER: 'enabled' }),
       () => new Date('2030-01-01T12:00:00Z'),
     );
@@ -100,7 +101,7 @@ describe('delivery', () => {
 describe('Schedule.dispatch', () => {
   const now = new Date('2030-01-01T12:00:00Z');
   const arranged = async () => {
-    const schedule = new Schedule(undefined, () => now);
+    const schedule = new Schedule(':memory:', undefined, () => now);
     await schedule.arrangeDelivery(REQUEST);
     return schedule;
   };

@@ -21,7 +21,7 @@ describe('inventory', () => {
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
     const fault = faultFromEnv('out-of-stock', { FAULT_INJECTION_HEADER: 'enabled' });
-    server = await serveWithSpans(createApp(new Stock(10, fault)));
+    server = await serveWithSpans(createApp(new Stock(':memory:', 10, fault)));
   });
   after(() => server.close());
 
