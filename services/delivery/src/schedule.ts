@@ -64,7 +64,7 @@ export class Schedule {
 
   /** Cancels an order's delivery; an order not arranged yet never will be. */
   cancelDelivery(orderId: string): Cancellation {
-    const delivery = this.ledger.undo(orderId);
+    const delivery = this.ledger.undo(orderId, (arranged) => ({ ...arranged, status: 'cancelled' }));
     return { orderId, status: delivery ? 'cancelled' : 'nothing-arranged' };
   }
 

@@ -65,6 +65,7 @@ describe('delivery', () => {
       orderId: REQUEST.orderId,
       status: 'cancelled',
     });
+    assert.equal(((await send(url(), `/deliveries/${REQUEST.orderId}`)).body as Delivery).status, 'cancelled');
   });
 
   it('refuses to arrange an order cancelled before its delivery arrived (a timed-out call)', async () => {
