@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { faultFromEnv } from '@eshop/faults';
@@ -153,5 +156,28 @@ describe("billing's client", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('Payments in its file, across a restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'billing-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('returns the first charge again, and refuses an order refunded, after reopening the file', () => {
+    const path = join(dir, 'billing.db');
+    const first = new Payments(path);
+    const charged = first.charge(CHARGE);
+    assert.deepEqual(first.refund('refunded-first'), { orderId: 'refunded-first', status: 'nothing-charged' });
+    first.close();
+
+    const second = new Payments(path);
+    assert.deepEqual(second.charge(CHARGE), charged, 'the first charge, not a second one');
+    assert.throws(() => second.charge({ ...CHARGE, orderId: 'refunded-first' }), { status: 409 });
+    assert.deepEqual(second.refund(CHARGE.orderId), { orderId: CHARGE.orderId, status: 'refunded' });
+    second.close();
+    const again = new Payments(path);
+    assert.equal(again.find(CHARGE.orderId)?.status, 'refunded');
+    assert.throws(() => again.charge(CHARGE), { status: 409 });
+    again.close();
   });
 });

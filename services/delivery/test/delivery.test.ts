@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { faultFromEnv } from '@eshop/faults';
 import type { RunningServer } from '@eshop/http';
@@ -125,5 +128,31 @@ describe('Schedule.dispatch', () => {
     assert.deepEqual(schedule.dispatch('nobody'), { ok: false, reason: 'not-arranged' });
     schedule.cancelDelivery(REQUEST.orderId);
     assert.deepEqual(schedule.dispatch(REQUEST.orderId), { ok: false, reason: 'cancelled' });
+  });
+});
+
+describe('Schedule in its file, across a restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'delivery-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('dispatches after a restart what it arranged before, once, and still refuses an order cancelled', async () => {
+    const path = join(dir, 'delivery.db');
+    const first = new Schedule(path);
+    const arranged = await first.arrangeDelivery(REQUEST);
+    first.cancelDelivery('cancelled-first');
+    first.close();
+
+    const second = new Schedule(path);
+    assert.deepEqual(await second.arrangeDelivery(REQUEST), arranged, 'the first delivery');
+    const dispatched = second.dispatch(REQUEST.orderId);
+    assert.ok(dispatched.ok && !dispatched.repeated);
+    await assert.rejects(second.arrangeDelivery({ ...REQUEST, orderId: 'cancelled-first' }), { status: 409 });
+    second.close();
+
+    const again = new Schedule(path);
+    const repeated = again.dispatch(REQUEST.orderId);
+    assert.ok(repeated.ok && repeated.repeated, 'dispatched once');
+    assert.deepEqual(again.dispatch('cancelled-first'), { ok: false, reason: 'cancelled' });
+    again.close();
   });
 });
