@@ -162,9 +162,14 @@ export function watchGroupLag(
     if (behind || last.lag !== now.lag || last.inGroup !== now.inGroup) logger.info(now, 'consumer group lag');
     last = now;
   };
-  const timer = setInterval(() => void check(), intervalMs).unref();
+  // The next check is set once this one is done, so a slow cluster never has two running at once.
+  let timer: NodeJS.Timeout | undefined;
+  const next = () => {
+    if (!stopping.aborted) timer = setTimeout(() => void check().finally(next), intervalMs).unref();
+  };
+  next();
   stopping.addEventListener('abort', () => {
-    clearInterval(timer);
+    clearTimeout(timer);
     void admin.disconnect();
   });
   return () => last;
