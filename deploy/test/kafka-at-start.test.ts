@@ -15,17 +15,19 @@ const RETRIES_SEEN = 2;
 const DEADLINE_MS = 30_000;
 
 describe('started before Kafka', { concurrency: true }, () => {
-  for (const service of ['eshop', 'kafka-consumer']) {
+  for (const service of ['eshop', 'kafka-consumer', 'delivery']) {
     it(`${service} keeps trying Kafka with a growing, logged wait instead of exiting`, async () => {
       const dir = mkdtempSync(join(tmpdir(), `eshop-${service}-`));
+      const port = await freePort();
       const child = spawn(process.execPath, SERVICE_NODE_ARGS, {
         cwd: join(REPO_ROOT, 'services', service),
         env: {
           PATH: process.env.PATH,
           // A Kafka that is not up yet: nothing listens there.
           KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
-          PORT: String(await freePort()),
+          PORT: String(port),
           OUTBOX_DB: join(dir, 'outbox.db'),
+          DELIVERY_DB: join(dir, 'delivery.db'),
           OTEL_SDK_DISABLED: 'true',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,6 +45,13 @@ describe('started before Kafka', { concurrency: true }, () => {
         assert.equal(child.exitCode, null, `${service} exited:\n${output.slice(-3000)}`);
         assert.ok(waits.length >= RETRIES_SEEN, `${service} logged no retries:\n${output.slice(-3000)}`);
         assert.ok(waits[1] > waits[0], `the wait grows: ${waits.join(', ')} ms`);
+        if (service === 'delivery') {
+          // It answers checkouts meanwhile: ready, with its consumer group's state as a detail, not a condition.
+          const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+          const body = (await ready.json()) as { consumer?: { group: string; inGroup: boolean } };
+          assert.equal(ready.status, 200, `delivery not ready without Kafka: ${JSON.stringify(body)}`);
+          assert.deepEqual(body.consumer && [body.consumer.group, body.consumer.inGroup], ['delivery', false]);
+        }
       } finally {
         child.kill('SIGKILL');
         await exited;

@@ -48,6 +48,9 @@ export type TracePipeline = 'direct' | 'kafka';
 const READY_TIMEOUT_MS = 90_000;
 /** The files the services keep their state in, by variable: in the run folder, beside Kafka's data. */
 const DATA_FILES: Partial<Record<ServiceName, Record<string, string>>> = {
+  inventory: { INVENTORY_DB: 'inventory.db' },
+  billing: { BILLING_DB: 'billing.db' },
+  delivery: { DELIVERY_DB: 'delivery.db' },
   eshop: { OUTBOX_DB: 'outbox.db' },
   notification: { NOTIFICATION_DB: 'notification.db' },
 };

@@ -8,7 +8,10 @@ import { logger } from '@eshop/logger';
  */
 export type UpstreamFailure = 'refused' | 'failed' | 'timeout' | 'unreachable';
 
-/** A call to another service that did not succeed: its status (0 when there was no answer) and its body. */
+/**
+ * A call to another service that did not succeed: its status (0 when there was no answer) and its body.
+ * `answered` is false when the service itself gave no answer: none came, or only a proxy's (see `proxyAnswer`).
+ */
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
 
@@ -18,6 +21,7 @@ export class UpstreamError extends Error {
     readonly status: number,
     readonly body: unknown,
     message: string,
+    readonly answered = status !== 0,
   ) {
     super(message);
   }
@@ -42,8 +46,24 @@ export interface JsonClientOptions {
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
 
+/** The statuses a proxy in front of a service answers when it cannot get the service's own answer. */
+const PROXY_STATUSES = new Set([502, 503, 504]);
+
+/**
+ * A 502, 503 or 504 without a problem+json body is a proxy's (a sidecar's, a gateway's) answer, not the service's:
+ * the service is down, restarting or slow, exactly as when no answer came. Every service here writes its own
+ * errors as problem+json (see createServiceApp), so its own 503 (say, "e-mail not sent") keeps its meaning.
+ */
+function proxyAnswer(error: AxiosError): boolean {
+  const { status, headers } = error.response ?? {};
+  if (status === undefined || !PROXY_STATUSES.has(status)) return false;
+  return !/^application\/problem\+json\b/.test(String(headers?.['content-type'] ?? ''));
+}
+
 function failureOf(error: AxiosError): UpstreamFailure {
   const status = error.response?.status;
+  // The proxy's gateway timeout: the call may have reached the service, which may still do the work.
+  if (status === 504 && proxyAnswer(error)) return 'timeout';
   if (status) return status >= 500 ? 'failed' : 'refused';
   if (TIMEOUT_CODES.has(error.code ?? '')) return 'timeout';
   return NOT_SENT_CODES.has(error.code ?? '') ? 'unreachable' : 'failed';
@@ -82,7 +102,16 @@ export function createJsonClient(
         : failure === 'timeout'
           ? `did not answer within ${timeoutMs} ms`
           : `did not answer (${error.code ?? error.message})`;
-      throw new UpstreamError(service, failure, status, error.response?.data, `${service} ${what} ${reason}`);
+      const answered = status !== 0 && !proxyAnswer(error);
+      const by = status !== 0 && !answered ? ' (a proxy, not the service)' : '';
+      throw new UpstreamError(
+        service,
+        failure,
+        status,
+        error.response?.data,
+        `${service} ${what} ${reason}${by}`,
+        answered,
+      );
     }
   };
   return {

@@ -12,6 +12,8 @@ export interface ServiceAppOptions {
   routes: Router;
   /** Whether the dependencies the service needs are reachable; `GET /readyz` answers 503 until they are. */
   isReady?: () => boolean | Promise<boolean>;
+  /** What people may want to know of the service's state (a consumer's lag), added to `/healthz` and `/readyz`. */
+  details?: () => Record<string, unknown>;
   /** The largest JSON body accepted; a larger one is answered 413. */
   bodyLimit?: string;
   /** Routes that read their request bodies themselves (another type or size limit): they come before the JSON parser. */
@@ -25,6 +27,7 @@ export interface ServiceAppOptions {
 export function createServiceApp({
   routes,
   isReady = () => true,
+  details = () => ({}),
   bodyLimit = '16kb',
   ownBodyRoutes,
 }: ServiceAppOptions): Express {
@@ -32,11 +35,11 @@ export function createServiceApp({
   app.disable('x-powered-by');
   app.use(traceResponse, logRequest);
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok', ...details() });
   });
   app.get('/readyz', async (_req, res) => {
     const ready = await isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ...details() });
   });
   if (ownBodyRoutes) app.use(ownBodyRoutes);
   app.use(requireJsonBody, express.json({ limit: bodyLimit, strict: true }), routes);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Router } from 'express';
@@ -35,6 +37,9 @@ function testApp() {
     throw new HttpError(402, 'Payment declined', { detail: 'declined', errorType: 'payment_declined' });
   });
   routes.get('/hang', () => new Promise(() => {}));
+  routes.get('/unavailable', () => {
+    throw new HttpError(503, 'Mail server down', { detail: 'the service itself says so' });
+  });
   return { app: createServiceApp({ routes }), calls };
 }
 
@@ -147,11 +152,40 @@ describe('createJsonClient', () => {
     assert.match(error.message, /did not answer within 100 ms/);
   });
 
+  it("tells a proxy's 502/503/504 (no problem+json) from the service's own 503", async () => {
+    // What a sidecar or gateway answers when the service behind it is down or slow: plain text.
+    const proxy = createServer((req, res) => {
+      res.writeHead(Number(req.url!.slice(1)), { 'content-type': 'text/plain' }).end('no healthy upstream');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = createJsonClient('test', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      for (const [status, failure] of [
+        [502, 'failed'],
+        [503, 'failed'],
+        [504, 'timeout'],
+      ] as const) {
+        const error = await client.get(`/${status}`).catch((e: unknown) => e);
+        assert.ok(error instanceof UpstreamError);
+        assert.deepEqual([error.status, error.failure, error.answered], [status, failure, false], `${status}`);
+        assert.match(error.message, /a proxy, not the service/);
+      }
+    } finally {
+      proxy.close();
+    }
+    const own = await createJsonClient('test', url())
+      .get('/unavailable')
+      .catch((e: unknown) => e);
+    assert.ok(own instanceof UpstreamError);
+    assert.deepEqual([own.status, own.failure, own.answered], [503, 'failed', true]);
+  });
+
   it('turns no answer at all into unreachable', async () => {
     const client = createJsonClient('test', 'http://127.0.0.1:1', { timeoutMs: 1000 });
     const error = await client.get('/x').catch((e: unknown) => e);
     assert.ok(error instanceof UpstreamError);
     assert.equal(error.status, 0);
     assert.equal(error.failure, 'unreachable');
+    assert.equal(error.answered, false);
   });
 });

@@ -1,10 +1,10 @@
 import { context, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { logger } from '@eshop/logger';
-import type { Consumer, ConsumerConfig, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, ConsumerConfig, Kafka, KafkaMessage } from 'kafkajs';
 import type { Source } from './dead-letters';
 import { clientAttributesOf, withMessagingContext } from './messaging';
 
-/** A consumer in its group, and whether it is in it now: for `/readyz`. */
+/** A consumer in its group, and whether it is in it now. */
 export interface GroupConsumer {
   consumer: Consumer;
   groupId: string;
@@ -121,4 +121,70 @@ export async function consumeTopic(
           },
         }),
   );
+}
+
+/** How a consumer group stood on a topic at its last check: a health detail, and a log line while it lags. */
+export interface GroupLag {
+  group: string;
+  inGroup: boolean;
+  /** The events of the topic the group has not committed yet; absent while the cluster cannot be asked. */
+  lag?: number;
+  checkedAt?: string;
+}
+
+/**
+ * Checks every `intervalMs` how far `group` lags behind `topic`, logs it while it lags or is out of its group, and
+ * returns the last check. It is for people and dashboards, not for readiness: a service whose consumer waits for
+ * Kafka still answers its HTTP calls, and taking it out of its Service then would fail what Kafka being away should
+ * not fail.
+ */
+export function watchGroupLag(
+  kafka: Kafka,
+  group: GroupConsumer,
+  topic: string,
+  intervalMs: number,
+  stopping: AbortSignal,
+): () => GroupLag {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  let connection: Promise<void> | undefined;
+  let last: GroupLag = { group: group.groupId, inGroup: false };
+  const check = async () => {
+    const now: GroupLag = { group: group.groupId, inGroup: group.isInGroup(), checkedAt: new Date().toISOString() };
+    try {
+      connection ??= admin.connect();
+      await connection;
+      now.lag = await lagOf(admin, group.groupId, topic);
+    } catch (error) {
+      connection = undefined;
+      logger.warn({ err: error, group: group.groupId }, 'cannot read the consumer group lag');
+    }
+    const behind = !now.inGroup || (now.lag ?? 0) > 0;
+    if (behind || last.lag !== now.lag || last.inGroup !== now.inGroup) logger.info(now, 'consumer group lag');
+    last = now;
+  };
+  // The next check is set once this one is done, so a slow cluster never has two running at once.
+  let timer: NodeJS.Timeout | undefined;
+  const next = () => {
+    if (!stopping.aborted) timer = setTimeout(() => void check().finally(next), intervalMs).unref();
+  };
+  next();
+  stopping.addEventListener('abort', () => {
+    clearTimeout(timer);
+    void admin.disconnect();
+  });
+  return () => last;
+}
+
+/** The events of `topic` after the group's committed offsets, all partitions together. */
+async function lagOf(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [ends, [committed]] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+  ]);
+  const next = new Map(committed.partitions.map(({ partition, offset }) => [partition, Number(offset)]));
+  // A partition without a commit (-1) is read from its earliest event: all of it is lag.
+  return ends.reduce((sum, { partition, high, low }) => {
+    const from = next.get(partition) ?? -1;
+    return sum + Number(high) - (from >= 0 ? from : Number(low));
+  }, 0);
 }

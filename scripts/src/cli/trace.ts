@@ -1,5 +1,6 @@
 // `npm run trace <traceId>` (or `pnpm trace`): prints a trace's span tree from Jaeger's query API. Jaeger built from its Go module
 // has no web UI, so this is how a trace is seen natively.
+import { runCommand } from '../command';
 import { JaegerQuery } from '../jaeger';
 import { JAEGER_QUERY_URL } from '../paths';
 import { renderTraceTree } from '../trace-tree';
@@ -24,10 +25,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  },
-);
+runCommand(main);

@@ -6,5 +6,6 @@ import { Payments } from './payments';
 
 main(async () => {
   const config = loadConfig();
-  await runService('billing', createApp(new Payments(faultFromEnv('payment-declined', config))), config.PORT);
+  const payments = new Payments(config.BILLING_DB, faultFromEnv('payment-declined', config));
+  await runService('billing', createApp(payments), config.PORT, () => payments.close());
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { faultFromEnv } from '@eshop/faults';
@@ -18,7 +21,7 @@ describe('billing', () => {
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
     server = await serveWithSpans(
-      createApp(new Payments(faultFromEnv('payment-declined', { FAULT_INJECTION_HEADER: 'enabled' }))),
+      createApp(new Payments(':memory:', faultFromEnv('payment-declined', { FAULT_INJECTION_HEADER: 'enabled' }))),
     );
   });
   after(() => server.close());
@@ -109,7 +112,7 @@ describe('billing', () => {
 
   it('declines by the environment setting alone', async () => {
     const declining = await serveWithSpans(
-      createApp(new Payments(faultFromEnv('payment-declined', { FAULT_PAYMENT_DECLINE_PERCENT: 100 }))),
+      createApp(new Payments(':memory:', faultFromEnv('payment-declined', { FAULT_PAYMENT_DECLINE_PERCENT: 100 }))),
     );
     try {
       assertProblem(await send(`http://localhost:${declining.port}`, '/payment', { json: CHARGE }), 402);
@@ -121,7 +124,7 @@ describe('billing', () => {
 
 describe("billing's client", () => {
   it('charges once when it retries a charge whose first answer came too late', async () => {
-    const payments = new Payments();
+    const payments = new Payments(':memory:');
     const charged: string[] = [];
     const charge = payments.charge.bind(payments);
     payments.charge = (request) => {
@@ -153,5 +156,28 @@ describe("billing's client", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('Payments in its file, across a restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'billing-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('returns the first charge again, and refuses an order refunded, after reopening the file', () => {
+    const path = join(dir, 'billing.db');
+    const first = new Payments(path);
+    const charged = first.charge(CHARGE);
+    assert.deepEqual(first.refund('refunded-first'), { orderId: 'refunded-first', status: 'nothing-charged' });
+    first.close();
+
+    const second = new Payments(path);
+    assert.deepEqual(second.charge(CHARGE), charged, 'the first charge, not a second one');
+    assert.throws(() => second.charge({ ...CHARGE, orderId: 'refunded-first' }), { status: 409 });
+    assert.deepEqual(second.refund(CHARGE.orderId), { orderId: CHARGE.orderId, status: 'refunded' });
+    second.close();
+    const again = new Payments(path);
+    assert.equal(again.find(CHARGE.orderId)?.status, 'refunded');
+    assert.throws(() => again.charge(CHARGE), { status: 409 });
+    again.close();
   });
 });

@@ -17,8 +17,11 @@ export interface Delivery {
   deliveryId: string;
   orderId: string;
   estimatedDelivery: string;
-  /** `scheduled` once arranged; `dispatched` once the order's `OrderPlaced` event came through Kafka. */
-  status: 'scheduled' | 'dispatched';
+  /**
+   * `scheduled` once arranged; `dispatched` once the order's `OrderPlaced` event came through Kafka; `cancelled`
+   * once its checkout was undone.
+   */
+  status: 'scheduled' | 'dispatched' | 'cancelled';
   dispatchedAt?: string;
 }
 

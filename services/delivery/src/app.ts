@@ -9,7 +9,8 @@ import {
 } from './api';
 import type { Schedule } from './schedule';
 
-export function createApp(schedule: Schedule, isReady?: () => boolean) {
+/** `details`: facts for `/healthz` and `/readyz`, such as the consumer group's lag; readiness never waits on them. */
+export function createApp(schedule: Schedule, details?: () => Record<string, unknown>) {
   const routes = Router();
   routes.post('/arrangeDelivery', validateBody(deliveryRequestSchema), async (req, res) => {
     res.status(201).json(await schedule.arrangeDelivery(req.body as DeliveryRequest));
@@ -22,5 +23,5 @@ export function createApp(schedule: Schedule, isReady?: () => boolean) {
     if (!delivery) throw new HttpError(404, 'Not found', { detail: 'no delivery for this order' });
     res.json(delivery);
   });
-  return createServiceApp({ routes, isReady });
+  return createServiceApp({ routes, details });
 }

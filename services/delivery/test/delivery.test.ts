@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { faultFromEnv } from '@eshop/faults';
 import type { RunningServer } from '@eshop/http';
@@ -15,6 +18,7 @@ describe('delivery', () => {
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
     const schedule = new Schedule(
+      ':memory:',
       faultFromEnv('delivery-slow', { FAULT_INJECTION_HEADER: 'enabled' }),
       () => new Date('2030-01-01T12:00:00Z'),
     );
@@ -64,6 +68,7 @@ describe('delivery', () => {
       orderId: REQUEST.orderId,
       status: 'cancelled',
     });
+    assert.equal(((await send(url(), `/deliveries/${REQUEST.orderId}`)).body as Delivery).status, 'cancelled');
   });
 
   it('refuses to arrange an order cancelled before its delivery arrived (a timed-out call)', async () => {
@@ -100,7 +105,7 @@ describe('delivery', () => {
 describe('Schedule.dispatch', () => {
   const now = new Date('2030-01-01T12:00:00Z');
   const arranged = async () => {
-    const schedule = new Schedule(undefined, () => now);
+    const schedule = new Schedule(':memory:', undefined, () => now);
     await schedule.arrangeDelivery(REQUEST);
     return schedule;
   };
@@ -123,5 +128,31 @@ describe('Schedule.dispatch', () => {
     assert.deepEqual(schedule.dispatch('nobody'), { ok: false, reason: 'not-arranged' });
     schedule.cancelDelivery(REQUEST.orderId);
     assert.deepEqual(schedule.dispatch(REQUEST.orderId), { ok: false, reason: 'cancelled' });
+  });
+});
+
+describe('Schedule in its file, across a restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'delivery-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('dispatches after a restart what it arranged before, once, and still refuses an order cancelled', async () => {
+    const path = join(dir, 'delivery.db');
+    const first = new Schedule(path);
+    const arranged = await first.arrangeDelivery(REQUEST);
+    first.cancelDelivery('cancelled-first');
+    first.close();
+
+    const second = new Schedule(path);
+    assert.deepEqual(await second.arrangeDelivery(REQUEST), arranged, 'the first delivery');
+    const dispatched = second.dispatch(REQUEST.orderId);
+    assert.ok(dispatched.ok && !dispatched.repeated);
+    await assert.rejects(second.arrangeDelivery({ ...REQUEST, orderId: 'cancelled-first' }), { status: 409 });
+    second.close();
+
+    const again = new Schedule(path);
+    const repeated = again.dispatch(REQUEST.orderId);
+    assert.ok(repeated.ok && repeated.repeated, 'dispatched once');
+    assert.deepEqual(again.dispatch('cancelled-first'), { ok: false, reason: 'cancelled' });
+    again.close();
   });
 });

@@ -6,6 +6,6 @@ import { Stock } from './stock';
 
 main(async () => {
   const config = loadConfig();
-  const stock = new Stock(config.INITIAL_STOCK, faultFromEnv('out-of-stock', config));
-  await runService('inventory', createApp(stock), config.PORT);
+  const stock = new Stock(config.INVENTORY_DB, config.INITIAL_STOCK, faultFromEnv('out-of-stock', config));
+  await runService('inventory', createApp(stock), config.PORT, () => stock.close());
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { faultFromEnv } from '@eshop/faults';
@@ -21,7 +24,7 @@ describe('inventory', () => {
   const url = () => `http://localhost:${server.port}`;
   before(async () => {
     const fault = faultFromEnv('out-of-stock', { FAULT_INJECTION_HEADER: 'enabled' });
-    server = await serveWithSpans(createApp(new Stock(10, fault)));
+    server = await serveWithSpans(createApp(new Stock(':memory:', 10, fault)));
   });
   after(() => server.close());
 
@@ -125,5 +128,48 @@ describe('inventory', () => {
     assert.equal(span?.attributes['eshop.fault'], 'out-of-stock');
     assert.equal(span?.attributes['error.type'], 'out_of_stock');
     assert.equal(span?.status.code, SpanStatusCode.ERROR);
+  });
+});
+
+describe('Stock in its file, across a restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'inventory-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const units = (stock: Stock) => stock.catalog().find((entry) => entry.sku === 'SKU-1')!.inStock;
+
+  it('keeps the stock and the reservations as the last answer left them, and refuses an order released', () => {
+    const path = join(dir, 'inventory.db');
+    const first = new Stock(path, 10);
+    const reserved = first.createOrder(ORDER.orderId, ORDER.items);
+    first.releaseOrder('released-first');
+    first.close();
+
+    const second = new Stock(path, 10);
+    assert.equal(units(second), 8, 'the initial stock fills a new file only');
+    assert.deepEqual(second.createOrder(ORDER.orderId, ORDER.items), reserved, 'the first reservation');
+    assert.equal(units(second), 8, 'taken once');
+    assert.throws(() => second.createOrder('released-first', ORDER.items), { status: 409 });
+    second.releaseOrder(ORDER.orderId);
+    second.close();
+
+    const again = new Stock(path, 10);
+    assert.equal(units(again), 10, 'put back once');
+    assert.deepEqual(again.releaseOrder(ORDER.orderId), { orderId: ORDER.orderId, status: 'released' });
+    assert.equal(units(again), 10);
+    again.close();
+  });
+
+  it('takes all of an order or nothing: a refused order leaves the file as it was', () => {
+    const path = join(dir, 'all-or-nothing.db');
+    const stock = new Stock(path, 5);
+    const tooMany = [
+      { sku: 'SKU-1', quantity: 2 },
+      { sku: 'SKU-2', quantity: 6 },
+    ];
+    assert.throws(() => stock.createOrder('too-many', tooMany), { status: 409 });
+    stock.close();
+    const reopened = new Stock(path, 5);
+    assert.equal(units(reopened), 5);
+    assert.equal(reopened.createOrder('too-many', [{ sku: 'SKU-1', quantity: 2 }]).items.length, 1);
+    reopened.close();
   });
 });

@@ -19,8 +19,9 @@ export const envSchema = z.object({
   NOTIFICATION_URL: httpUrl('http://localhost:8084'),
   /**
    * How many failed answers (5xx, 429, or an unforeseen error) an e-mail may get from notification before its
-   * event goes to `orders.DLQ`. A 4xx is not repeated. No answer at all (notification down or restarting) is
-   * retried without limit: the event is not at fault, and the e-mail is sent once notification is back.
+   * event goes to `orders.DLQ`. A 4xx is not repeated. No answer from notification itself (none at all, or only a
+   * proxy's 502/503/504 while notification is down or restarting) is retried without limit: the event is not at
+   * fault, and the e-mail is sent once notification is back.
    */
   NOTIFICATION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /** The wait after the first failed attempt; it doubles after each further one, up to the maximum. */

@@ -42,11 +42,12 @@ export interface MessageDeps {
 }
 
 /**
- * No answer at all: notification is down, restarting or out of reach. That says nothing about the event, and
- * dead-lettering it would only lose the e-mail, so such a failure does not count against the attempts.
+ * No answer from notification itself: none at all, or only its proxy's 502/503/504 (a sidecar while notification is
+ * down, restarting or out of reach). That says nothing about the event, and dead-lettering it would only lose the
+ * e-mail, so such a failure does not count against the attempts.
  */
 export function isNoAnswer(error: unknown): boolean {
-  return error instanceof UpstreamError && error.status === 0;
+  return error instanceof UpstreamError && !error.answered;
 }
 
 /**

@@ -132,6 +132,17 @@ describe('processMessage', () => {
     assert.equal(waits.length, POLICY.maxAttempts - 1);
   });
 
+  it("waits through a proxy's 502/503/504, however many attempts that takes: the service did not answer", async () => {
+    const proxied = (status: number) =>
+      new UpstreamError('notification', 'failed', status, 'no healthy upstream', `answered ${status}`, false);
+    const failures = Array.from({ length: 3 * POLICY.maxAttempts }, (_, index) => proxied([502, 503, 504][index % 3]));
+    const { deps } = script(...failures);
+    assert.deepEqual(await processMessage(encode(EVENT), deps), {
+      kind: 'delivered',
+      attempts: 3 * POLICY.maxAttempts + 1,
+    });
+  });
+
   it('waits for a notification that does not answer, however many attempts that takes', async () => {
     const { deps, sent } = script(...Array.from({ length: 3 * POLICY.maxAttempts }, () => answered(0)));
     assert.deepEqual(await processMessage(encode(EVENT), deps), {
