@@ -25,7 +25,7 @@ export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16
   app.disable('x-powered-by');
   app.use(traceResponse, logRequest);
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok', ...tracingStatus() });
   });
   app.get('/readyz', async (_req, res) => {
     const ready = await isReady();
@@ -37,6 +37,16 @@ export function createServiceApp({ routes, isReady = () => true, bodyLimit = '16
   });
   app.use(writeProblem);
   return app;
+}
+
+/**
+ * What the tracing bootstrap says of its span export (`EXPORT_STATUS_KEY` in packages/tracing/src/export.ts), under
+ * the name it publishes it by: the spans it had to drop. Nothing when the process runs untraced.
+ */
+function tracingStatus(): { tracing?: { droppedSpans: number } } {
+  const status = (globalThis as Record<symbol, unknown>)[Symbol.for('eshop.tracing.export')] as
+    { droppedSpans: number } | undefined;
+  return status ? { tracing: { droppedSpans: status.droppedSpans } } : {};
 }
 
 /** The server span's id in a `traceresponse` header, so a caller can go straight to the trace. */
