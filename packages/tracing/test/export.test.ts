@@ -4,7 +4,12 @@ import { readExportConfig } from '../src/export';
 
 describe('readExportConfig', () => {
   it('defaults to gRPC, and a queue that holds seconds of a busy service', () => {
-    assert.deepEqual(readExportConfig({}), { protocol: 'grpc', maxQueueSize: 16384, maxExportBatchSize: 2048 });
+    assert.deepEqual(readExportConfig({}), {
+      protocol: 'grpc',
+      maxQueueSize: 16384,
+      maxExportBatchSize: 2048,
+      timeoutMs: 30_000,
+    });
   });
 
   it('reads the standard variables, the traces protocol before the general one', () => {
@@ -14,9 +19,12 @@ describe('readExportConfig', () => {
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
         OTEL_BSP_MAX_QUEUE_SIZE: '4096',
         OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '256',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '5000',
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '20000',
       }),
-      { protocol: 'http/protobuf', maxQueueSize: 4096, maxExportBatchSize: 256 },
+      { protocol: 'http/protobuf', maxQueueSize: 4096, maxExportBatchSize: 256, timeoutMs: 20_000 },
     );
+    assert.equal(readExportConfig({ OTEL_EXPORTER_OTLP_TIMEOUT: '5000' }).timeoutMs, 5000);
     assert.equal(readExportConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }).protocol, 'http/protobuf');
   });
 
@@ -26,6 +34,7 @@ describe('readExportConfig', () => {
       protocol: 'grpc',
       maxQueueSize: 16384,
       maxExportBatchSize: 2048,
+      timeoutMs: 30_000,
     });
   });
 
