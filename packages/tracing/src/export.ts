@@ -41,7 +41,9 @@ export function readExportConfig(env: NodeJS.ProcessEnv): ExportConfig {
     const value = Number(env[name] ?? fallback);
     return Number.isInteger(value) && value > 0 ? value : fallback;
   };
-  const timeout = env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT';
+  const timeout = env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT
+    ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'
+    : 'OTEL_EXPORTER_OTLP_TIMEOUT';
   const maxQueueSize = count('OTEL_BSP_MAX_QUEUE_SIZE', DEFAULTS.maxQueueSize);
   return {
     protocol: protocol as ExportProtocol,
