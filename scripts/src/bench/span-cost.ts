@@ -9,8 +9,13 @@ import {
   type Context,
   type TextMapPropagator,
 } from '@opentelemetry/api';
+import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
@@ -40,11 +45,20 @@ const SERVER_ATTRIBUTES = {
   'http.request.header.x-request-id': ['2f1d7c9e-6b1a-4c7e-9d3f-0a1b2c3d4e5f'],
 };
 const BAGGAGE_KEY = 'eshop.order.id';
+/** The SDK's default batch, and the bootstrap's (packages/tracing/src/export.ts). */
+const SDK_BATCH = 512;
+const LARGE_BATCH = 2048;
 
 /** One stage of a span's life: `run` does it `iterations` times. */
 interface Stage {
   name: string;
-  run: (iterations: number) => void;
+  run: (iterations: number) => void | Promise<void>;
+}
+
+/** Where the sink (./otlp-sink.ts) takes spans. */
+interface SinkPorts {
+  grpcPort: number;
+  httpPort: number;
 }
 
 export interface StageCost {
@@ -77,7 +91,7 @@ class Keeper implements SpanProcessor {
   readonly spans: ReadableSpan[] = [];
   onStart(): void {}
   onEnd(span: ReadableSpan): void {
-    if (this.spans.length < 2048) this.spans.push(span);
+    if (this.spans.length < LARGE_BATCH) this.spans.push(span);
   }
   forceFlush = () => Promise.resolve();
   shutdown = () => Promise.resolve();
@@ -112,7 +126,7 @@ function extractStage(name: string, propagator: TextMapPropagator, parent: Conte
  * context on the wire in each format, and encoding it for export (the OTLP protobuf that both the gRPC and the
  * HTTP exporter send).
  */
-export function spanStages(): Stage[] {
+export function spanStages(sink: SinkPorts): Stage[] {
   // As in the services: the SDK keeps the active context in AsyncLocalStorage.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager());
   const bare = tracerWith([]);
@@ -124,7 +138,7 @@ export function spanStages(): Stage[] {
     propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage({ [BAGGAGE_KEY]: { value: 'ord-12345678' } })),
     bare.startSpan('parent'),
   );
-  for (let i = 0; i < 512; i++) {
+  for (let i = 0; i < LARGE_BATCH; i++) {
     kept.startSpan('POST /checkout', { kind: SpanKind.SERVER, attributes: SERVER_ATTRIBUTES }, parent).end();
   }
   const defaults = readTracingConfig({}).propagators;
@@ -170,18 +184,47 @@ export function spanStages(): Stage[] {
     ...formats.map(([name, propagator]) => injectStage(name, propagator, parent)),
     ...formats.map(([name, propagator]) => extractStage(name, propagator, parent)),
     {
-      name: 'export: OTLP protobuf encoding, per span of a 512-span batch',
+      name: `export: OTLP protobuf encoding, in batches of ${SDK_BATCH}`,
       run: (iterations) => {
-        for (let i = 0; i < Math.ceil(iterations / 512); i++) ProtobufTraceSerializer.serializeRequest(keeper.spans);
+        const batch = keeper.spans.slice(0, SDK_BATCH);
+        for (let i = 0; i < Math.ceil(iterations / SDK_BATCH); i++) ProtobufTraceSerializer.serializeRequest(batch);
       },
     },
+    ...[SDK_BATCH, LARGE_BATCH].flatMap((size) => [
+      exportStage(
+        `OTLP/gRPC, batches of ${size}`,
+        new GrpcTraceExporter({ url: `http://127.0.0.1:${sink.grpcPort}` }),
+        keeper.spans.slice(0, size),
+      ),
+      exportStage(
+        `OTLP/HTTP, batches of ${size}`,
+        new ProtobufTraceExporter({ url: `http://127.0.0.1:${sink.httpPort}/v1/traces` }),
+        keeper.spans.slice(0, size),
+      ),
+    ]),
   ];
 }
 
+/** Encoding and sending, batch after batch, to a receiver in another process whose CPU time is not counted. */
+function exportStage(name: string, exporter: SpanExporter, batch: ReadableSpan[]): Stage {
+  const send = () =>
+    new Promise<void>((resolve, reject) =>
+      exporter.export(batch, ({ code, error }) =>
+        code === ExportResultCode.SUCCESS ? resolve() : reject(error ?? new Error(`export: ${name}`)),
+      ),
+    );
+  return {
+    name: `export: ${name}`,
+    run: async (iterations) => {
+      for (let i = 0; i < Math.ceil(iterations / batch.length); i++) await send();
+    },
+  };
+}
+
 /** CPU time of `run(iterations)`, per iteration, in microseconds. */
-function cpuPerIteration(stage: Stage, iterations: number): number {
+async function cpuPerIteration(stage: Stage, iterations: number): Promise<number> {
   const before = process.cpuUsage();
-  stage.run(iterations);
+  await stage.run(iterations);
   const { user, system } = process.cpuUsage(before);
   return (user + system) / iterations;
 }
@@ -190,17 +233,22 @@ function cpuPerIteration(stage: Stage, iterations: number): number {
  * Each stage's CPU time per span, `repeats` times over, after a warm-up that lets V8 optimise it. CPU time rather
  * than wall time: it is what tracing takes from a service, and it stays steady on a machine that others share.
  */
-export function measureSpanCost(iterations: number, repeats: number): StageCost[] {
-  return spanStages().map((stage) => {
-    cpuPerIteration(stage, iterations);
-    const samples = Array.from({ length: repeats }, () => cpuPerIteration(stage, iterations));
-    return {
-      stage: stage.name,
-      cpuMicroseconds: {
-        median: percentiles(samples).p50,
-        min: Math.min(...samples),
-        max: Math.max(...samples),
-      },
-    };
-  });
+export async function measureSpanCost(iterations: number, repeats: number): Promise<StageCost[]> {
+  const sink = fork(join(__dirname, 'otlp-sink.js'), { stdio: 'inherit' });
+  try {
+    const [ports] = (await once(sink, 'message')) as [SinkPorts];
+    const costs: StageCost[] = [];
+    for (const stage of spanStages(ports)) {
+      await cpuPerIteration(stage, iterations);
+      const samples: number[] = [];
+      for (let i = 0; i < repeats; i++) samples.push(await cpuPerIteration(stage, iterations));
+      costs.push({
+        stage: stage.name,
+        cpuMicroseconds: { median: percentiles(samples).p50, min: Math.min(...samples), max: Math.max(...samples) },
+      });
+    }
+    return costs;
+  } finally {
+    sink.disconnect();
+  }
 }

@@ -5,8 +5,16 @@ import { measureSpanCost } from '../bench/span-cost';
 const iterations = Number(process.env.SPAN_BENCH_ITERATIONS ?? 20_000);
 const repeats = Number(process.env.SPAN_BENCH_REPEATS ?? 7);
 
-console.log(`CPU µs per operation, median (lowest–highest) of ${repeats} runs of ${iterations}\n`);
-console.log('| stage | CPU µs |\n| --- | ---: |');
-for (const { stage, cpuMicroseconds: cpu } of measureSpanCost(iterations, repeats)) {
-  console.log(`| ${stage} | ${cpu.median.toFixed(2)} (${cpu.min.toFixed(2)}–${cpu.max.toFixed(2)}) |`);
+async function main(): Promise<void> {
+  const costs = await measureSpanCost(iterations, repeats);
+  console.log(`CPU µs per span (or per operation), median (lowest–highest) of ${repeats} runs of ${iterations}\n`);
+  console.log('| stage | CPU µs |\n| --- | ---: |');
+  for (const { stage, cpuMicroseconds: cpu } of costs) {
+    console.log(`| ${stage} | ${cpu.median.toFixed(2)} (${cpu.min.toFixed(2)}–${cpu.max.toFixed(2)}) |`);
+  }
 }
+
+main().catch((error: unknown) => {
+  console.error(`[bench:spans] ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
