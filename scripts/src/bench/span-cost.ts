@@ -27,6 +27,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { readTracingConfig } from '@eshop/tracing/config';
 import { createPropagator } from '@eshop/tracing/propagation';
+import { inspectTraceHeaders } from '@eshop/tracing/trace-headers';
 import { percentiles } from './stats';
 
 /** What an HTTP server span of the demo carries, as the http instrumentation sets it (about a dozen attributes). */
@@ -183,6 +184,7 @@ export function spanStages(sink: SinkPorts): Stage[] {
     },
     ...formats.map(([name, propagator]) => injectStage(name, propagator, parent)),
     ...formats.map(([name, propagator]) => extractStage(name, propagator, parent)),
+    ...headerCheckStages(createPropagator(defaults), parent),
     {
       name: `export: OTLP protobuf encoding, in batches of ${SDK_BATCH}`,
       run: (iterations) => {
@@ -203,6 +205,24 @@ export function spanStages(sink: SinkPorts): Stage[] {
       ),
     ]),
   ];
+}
+
+/**
+ * The bootstrap's check of an incoming request's trace headers (packages/tracing/src/trace-headers.ts), on the
+ * headers one service sends another: each format extracted again, or, given the server span's parent, each that
+ * names it exactly taken as it stands.
+ */
+function headerCheckStages(propagator: TextMapPropagator, parent: Context): Stage[] {
+  const headers: Record<string, string> = {};
+  propagator.inject(parent, headers, defaultTextMapSetter);
+  const parentSpan = trace.getSpanContext(parent)!;
+  const check = (name: string, known?: typeof parentSpan): Stage => ({
+    name: `incoming request: trace headers checked, ${name}`,
+    run: (iterations) => {
+      for (let i = 0; i < iterations; i++) inspectTraceHeaders(headers, parentSpan.traceId, propagator, known);
+    },
+  });
+  return [check('each format extracted again'), check("the parent's taken as they stand", parentSpan)];
 }
 
 /** Encoding and sending, batch after batch, to a receiver in another process whose CPU time is not counted. */
