@@ -26,6 +26,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { readTracingConfig } from '@eshop/tracing/config';
+import { BaggageAttributesProcessor } from '@eshop/tracing/processors';
 import { createPropagator } from '@eshop/tracing/propagation';
 import { inspectTraceHeaders } from '@eshop/tracing/trace-headers';
 import { percentiles } from './stats';
@@ -66,17 +67,6 @@ export interface StageCost {
   stage: string;
   /** CPU time (user + system) per operation, in microseconds, over the repeats: median, lowest and highest. */
   cpuMicroseconds: { median: number; min: number; max: number };
-}
-
-/** A span processor that only copies one baggage entry onto each span as it starts: the bootstrap's hook. */
-class BaggageHook implements SpanProcessor {
-  onStart(span: Parameters<SpanProcessor['onStart']>[0], parent: Context): void {
-    const value = propagation.getBaggage(parent)?.getEntry(BAGGAGE_KEY)?.value;
-    if (value !== undefined) span.setAttribute(BAGGAGE_KEY, value);
-  }
-  onEnd(): void {}
-  forceFlush = () => Promise.resolve();
-  shutdown = () => Promise.resolve();
 }
 
 /** Takes every batch and throws it away: the processor's own queueing is measured, not a network. */
@@ -131,7 +121,7 @@ export function spanStages(sink: SinkPorts): Stage[] {
   // As in the services: the SDK keeps the active context in AsyncLocalStorage.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager());
   const bare = tracerWith([]);
-  const hooked = tracerWith([new BaggageHook()]);
+  const hooked = tracerWith([new BaggageAttributesProcessor([BAGGAGE_KEY])]);
   const batched = tracerWith([new BatchSpanProcessor({ exporter: new DiscardingExporter(), maxQueueSize: 16384 })]);
   const keeper = new Keeper();
   const kept = tracerWith([keeper]);
