@@ -35,7 +35,7 @@ export function createServiceApp({
   app.disable('x-powered-by');
   app.use(traceResponse, logRequest);
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', ...details() });
+    res.json({ status: 'ok', ...details(), ...tracingStatus() });
   });
   app.get('/readyz', async (_req, res) => {
     const ready = await isReady();
@@ -48,6 +48,16 @@ export function createServiceApp({
   });
   app.use(writeProblem);
   return app;
+}
+
+/**
+ * What the tracing bootstrap says of its span export (`EXPORT_STATUS_KEY` in packages/tracing/src/export.ts), under
+ * the name it publishes it by: the spans it had to drop. Nothing when the process runs untraced.
+ */
+function tracingStatus(): { tracing?: { droppedSpans: number } } {
+  const status = (globalThis as Record<symbol, unknown>)[Symbol.for('eshop.tracing.export')] as
+    { droppedSpans: number } | undefined;
+  return status ? { tracing: { droppedSpans: status.droppedSpans } } : {};
 }
 
 /** The server span's id in a `traceresponse` header, so a caller can go straight to the trace. */

@@ -1,14 +1,13 @@
 import { context, diag, type Attributes, type DiagLogger, type Span } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import { IncomingMessage } from 'node:http';
 import pino from 'pino';
 import { readServiceTracing, readTracingConfig, type ServiceTracing } from './config';
+import { createExportProcessor, readExportConfig } from './export';
 import { createPropagator } from './propagation';
 import { BaggageAttributesProcessor } from './processors';
 import { warnOfIgnoredTraceHeaders } from './trace-headers';
@@ -31,8 +30,7 @@ export function startTracing(
     textMapPropagator: createPropagator(config.propagators),
     spanProcessors: [
       new BaggageAttributesProcessor(service.baggageAttributes),
-      // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT; its default, localhost:4317, is the native Jaeger.
-      new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: config.batchDelayMs }),
+      createExportProcessor(readExportConfig(env), config.batchDelayMs, (fields, message) => log.warn(fields, message)),
     ],
     instrumentations: [
       new HttpInstrumentation({

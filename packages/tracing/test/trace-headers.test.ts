@@ -113,6 +113,35 @@ describe('inspectTraceHeaders', () => {
   }
 });
 
+describe("inspectTraceHeaders, given the span's parent", () => {
+  const parent = { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED };
+  const refuse = {
+    extract: () => {
+      throw new Error('extracted again');
+    },
+  };
+
+  it('follows headers that name the parent as the propagators write them, without extracting them again', () => {
+    const headers = {
+      traceparent: VALID,
+      'x-b3-traceid': TRACE_ID,
+      'x-b3-spanid': SPAN_ID,
+      'x-b3-sampled': '1',
+    };
+    assert.deepEqual(inspectTraceHeaders(headers, TRACE_ID, refuse, parent), { ignored: [], freshTrace: false });
+  });
+
+  it('asks the propagators about any other header', () => {
+    const headers = { traceparent: VALID, 'x-b3-traceid': 'a'.repeat(32), 'x-b3-spanid': 'b'.repeat(16) };
+    const report = inspectTraceHeaders(headers, TRACE_ID, PROPAGATOR, parent);
+    assert.deepEqual(
+      report.ignored.map((entry) => entry.header),
+      ['x-b3-traceid'],
+    );
+    assert.throws(() => inspectTraceHeaders(headers, TRACE_ID, refuse, parent), /extracted again/);
+  });
+});
+
 describe('warnOfIgnoredTraceHeaders', () => {
   // It asks the global propagator, which the SDK registers in a service.
   before(() => propagation.setGlobalPropagator(PROPAGATOR));

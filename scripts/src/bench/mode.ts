@@ -12,9 +12,21 @@ import { closedLoop, openLoop, type Load } from './load';
 import { countSpans, type SpanCount } from './spans';
 import { percentiles, type Percentiles } from './stats';
 
+/** The stack untraced (OTEL_SDK_DISABLED=true), or traced with spans exported over OTLP/gRPC or OTLP/HTTP. */
+export type Mode = 'untraced' | 'grpc' | 'http';
+export const MODES: readonly Mode[] = ['untraced', 'grpc', 'http'];
+
+const MODE_ENV: Record<Mode, NodeJS.ProcessEnv> = {
+  untraced: { OTEL_SDK_DISABLED: 'true' },
+  grpc: { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' },
+  http: { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' },
+};
+
 export interface BenchSettings {
   /** How long the saturation phase lasts, and so, at half its rate, about how long the half-load phase does. */
   seconds: number;
+  /** How long the sustained saturation phase lasts, whose checkouts' traces are counted. */
+  sustainedSeconds: number;
   warmUpSeconds: number;
   /** How long the idle CPU time is measured, between the saturation and the half-load phases. */
   idleSeconds: number;
@@ -22,6 +34,8 @@ export interface BenchSettings {
   connections: number;
   /** How many events the drain phase leaves for kafka-consumer to catch up on. */
   backlog: number;
+  /** Checkouts at saturation once the broker has started, before the first mode: its warm-up. */
+  stackWarmUpSeconds: number;
 }
 
 /** What one mode measured, as written to the JSON. */
@@ -29,6 +43,7 @@ export interface ModeFigures {
   /** The load average when the stack had started: other work on the machine shows here. */
   loadAverage: number;
   saturation: { checkoutsPerSecond: number; checkouts: number; failed: number };
+  sustained: { checkoutsPerSecond: number; checkouts: number; failed: number };
   halfLoad: {
     rate: number;
     checkouts: number;
@@ -41,7 +56,7 @@ export interface ModeFigures {
   /** The same processes' CPU time with no checkout at all: what part of the above is background. */
   idleCpuMsPerSecond: Record<string, number>;
   drain: { messages: number; seconds: number; messagesPerSecond: number; emailsMissing: number };
-  /** At saturation; traced mode only. */
+  /** Of the sustained phase's placed checkouts; traced modes only. */
   spans: SpanCount | null;
 }
 
@@ -58,27 +73,67 @@ const CATCH_UP_TIMEOUT_MS = 600_000;
 const EXPORT_SETTLE_MS = 2000;
 
 /**
- * One mode, traced or untraced, on its own stack: saturation (and, traced, its spans counted), a few idle seconds,
- * the half-load rate (`rateFor` the saturation throughput), then the drain of a backlog. Before each phase,
- * kafka-consumer has caught up with the last one, so that no phase queues behind another's events.
+ * The broker and Jaeger, started once for every mode and run, so that each mode finds them warm; the services are
+ * started by each mode. Before the first mode, `warmUpSeconds` of checkouts at saturation bring the broker past its
+ * start (its JIT compilation, above all), so that even the first mode measures its steady state.
+ */
+export async function startBenchStack(settings: BenchSettings, say: (message: string) => void): Promise<Stack> {
+  say('starting Kafka and Jaeger');
+  const stack = await Stack.start({ output: 'files', runDir: join(CACHE_DIR, 'bench'), services: [] });
+  try {
+    await startServices(stack, 'untraced');
+    say(`warming the broker up: ${settings.stackWarmUpSeconds} s of checkouts`);
+    const topic = await OrdersTopic.connect(stack.kafkaBrokers);
+    try {
+      const from = await topic.ends();
+      const load = await closedLoop(stack.url('eshop'), {
+        connections: settings.connections,
+        seconds: settings.stackWarmUpSeconds,
+      });
+      await topic.untilPublished(from, load.checkouts, CATCH_UP_TIMEOUT_MS);
+      await topic.untilCaughtUp(CATCH_UP_TIMEOUT_MS);
+    } finally {
+      await topic.close();
+    }
+    await stopServices(stack);
+    return stack;
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+/** A service's environment in a mode, with stock for any number of checkouts, so that none fails for want of it. */
+function serviceEnv(mode: Mode, service: ServiceName): NodeJS.ProcessEnv {
+  return { ...MODE_ENV[mode], ...(service === 'inventory' ? { INITIAL_STOCK: '100000000' } : {}) };
+}
+
+async function startServices(stack: Stack, mode: Mode): Promise<void> {
+  await Promise.all(SERVICES.map((service) => stack.startService(service, serviceEnv(mode, service))));
+}
+
+async function stopServices(stack: Stack): Promise<void> {
+  await Promise.all(SERVICES.map((service) => stack.stopService(service)));
+}
+
+/**
+ * One mode on the bench's stack, its six services started for it: saturation, sustained saturation (and, traced,
+ * its spans counted), a few idle seconds, the half-load rate (`rateFor` the saturation throughput), then the drain
+ * of a backlog. Before each phase, kafka-consumer has caught up with the last one, so that no phase queues behind
+ * another's events.
  */
 export async function measureMode(
-  mode: 'traced' | 'untraced',
+  stack: Stack,
+  mode: Mode,
   settings: BenchSettings,
   rateFor: (checkoutsPerSecond: number) => number,
   say: (message: string) => void,
 ): Promise<ModeResult> {
-  say(`${mode}: starting the stack`);
-  const env: NodeJS.ProcessEnv = mode === 'untraced' ? { OTEL_SDK_DISABLED: 'true' } : {};
-  // Stock for any number of checkouts, so that none fails for want of it.
-  const serviceEnv = Object.fromEntries(
-    SERVICES.map((service) => [service, service === 'inventory' ? { ...env, INITIAL_STOCK: '100000000' } : env]),
-  ) as Record<ServiceName, NodeJS.ProcessEnv>;
-  const runDir = join(CACHE_DIR, `bench-${mode}`);
-  const stack = await Stack.start({ output: 'files', runDir, serviceEnv });
+  say(`${mode}: starting the services`);
+  await startServices(stack, mode);
   const topic = await OrdersTopic.connect(stack.kafkaBrokers);
   const url = stack.url('eshop');
-  const consumerLog = join(runDir, 'kafka-consumer.log');
+  const consumerLog = stack.logFile('kafka-consumer');
   /** Waits until a phase's events are all on the topic and handled, and returns the topic's ends. */
   const handled = async (from: Offsets, load: Load) => {
     const to = await topic.untilPublished(from, load.checkouts, CATCH_UP_TIMEOUT_MS);
@@ -97,10 +152,16 @@ export async function measureMode(
     const checkoutsPerSecond = saturated.checkouts / saturated.seconds;
     say(`${mode}: ${checkoutsPerSecond.toFixed(1)} checkouts/s; waiting for kafka-consumer to catch up`);
     await handled(saturatedFrom, saturated);
+
+    say(`${mode}: sustained saturation, ${settings.sustainedSeconds} s`);
+    const sustainedFrom = await topic.ends();
+    const sustained = await closedLoop(url, { connections, seconds: settings.sustainedSeconds });
+    await handled(sustainedFrom, sustained);
     let spans: SpanCount | null = null;
-    if (mode === 'traced') {
-      say(`${mode}: counting the spans of ${saturated.traceIds.length} traces in Jaeger`);
-      spans = await countSpans(new JaegerQuery(stack.jaegerQueryUrl), saturated.traceIds, CATCH_UP_TIMEOUT_MS);
+    if (mode !== 'untraced') {
+      // The traces of the checkouts eshop accepted, and only those: a refused one has no trace to complete.
+      say(`${mode}: counting the spans of ${sustained.traceIds.length} traces in Jaeger`);
+      spans = await countSpans(new JaegerQuery(stack.jaegerQueryUrl), sustained.traceIds, CATCH_UP_TIMEOUT_MS);
     }
 
     const pids = processIds(stack);
@@ -129,7 +190,7 @@ export async function measureMode(
     // Watched from the start: a small backlog may be drained before kafka-consumer even answers ready.
     const [caughtUpAt] = await Promise.all([
       topic.untilCaughtUp(CATCH_UP_TIMEOUT_MS),
-      stack.startService('kafka-consumer'),
+      stack.startService('kafka-consumer', serviceEnv(mode, 'kafka-consumer')),
     ]);
     const drained = between(await handledMessages(consumerLog), backlogFrom, backlogTo);
     if (drained.length === 0) throw new Error(`no "message handled" line in ${consumerLog} for the backlog`);
@@ -142,6 +203,11 @@ export async function measureMode(
       figures: {
         loadAverage,
         saturation: { checkoutsPerSecond, checkouts: saturated.checkouts, failed: saturated.failed },
+        sustained: {
+          checkoutsPerSecond: sustained.checkouts / sustained.seconds,
+          checkouts: sustained.checkouts,
+          failed: sustained.failed,
+        },
         halfLoad: {
           rate,
           checkouts: halfLoad.checkouts,
@@ -164,7 +230,7 @@ export async function measureMode(
     };
   } finally {
     await topic.close();
-    await stack.stop();
+    await stopServices(stack);
   }
 }
 
