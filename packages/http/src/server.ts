@@ -5,7 +5,7 @@ import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { logger } from '@eshop/logger';
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import { asProblem, HttpError } from './problem';
-import { recordFailure } from './spans';
+import { recordFailure } from '@eshop/tracing/spans';
 
 export interface ServiceAppOptions {
   /** The service's routes. */
