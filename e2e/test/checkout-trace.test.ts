@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
-import type { Span } from '@eshop/scripts/jaeger';
+import type { TraceSpan } from '@eshop/jaeger-query';
 import { checkout, emailsFor, ORDER, poll, postJson, traceWithSpans, useStack, type PlacedOrder } from '../src/fixture';
 
 /** eshop's server span, 3 × (client + callee's server), producer, consumer, consumer's client, notification's server. */
 const SPANS_PER_CHECKOUT = 11;
 
-const only = (spans: Span[], match: (span: Span) => boolean, what: string): Span => {
+const only = (spans: TraceSpan[], match: (span: TraceSpan) => boolean, what: string): TraceSpan => {
   const found = spans.filter(match);
   assert.equal(
     found.length,
@@ -17,7 +17,8 @@ const only = (spans: Span[], match: (span: Span) => boolean, what: string): Span
   );
   return found[0];
 };
-const childrenOf = (spans: Span[], parent: Span) => spans.filter((span) => span.parentId === parent.spanId);
+const childrenOf = (spans: TraceSpan[], parent: TraceSpan) =>
+  spans.filter((span) => span.parentSpanId === parent.spanId);
 
 describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
   const env = useStack('checkout-trace');
@@ -29,7 +30,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
   }
 
   /** Asserts the documented span shape of one checkout and returns its landmarks. */
-  function assertCheckoutShape(placed: PlacedOrder, spans: Span[]) {
+  function assertCheckoutShape(placed: PlacedOrder, spans: TraceSpan[]) {
     assert.equal(spans.length, SPANS_PER_CHECKOUT, spans.map((s) => `${s.service}:${s.name}`).join(', '));
     assert.ok(spans.every((span) => span.traceId === placed.traceId));
     assert.deepEqual(
@@ -37,7 +38,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
       new Set(['eshop', 'inventory', 'billing', 'delivery', 'kafka-consumer', 'notification']),
     );
 
-    const root = only(spans, (s) => s.parentId === undefined, 'root span');
+    const root = only(spans, (s) => s.parentSpanId === undefined, 'root span');
     assert.equal(root.service, 'eshop');
     assert.equal(root.kind, 'server');
     assert.match(root.name, /^(POST|GET) \/checkout$/);
@@ -56,19 +57,19 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     ]);
 
     const producer = only(spans, (s) => s.kind === 'producer', 'producer span');
-    assert.equal(producer.parentId, root.spanId);
+    assert.equal(producer.parentSpanId, root.spanId);
     assert.equal(producer.service, 'eshop');
     assert.equal(producer.name, 'send orders');
-    assert.equal(producer.tags['messaging.system'], 'kafka');
-    assert.equal(producer.tags['messaging.destination.name'], 'orders');
+    assert.equal(producer.attributes['messaging.system'], 'kafka');
+    assert.equal(producer.attributes['messaging.destination.name'], 'orders');
 
     const consumer = only(spans, (s) => s.kind === 'consumer', 'consumer span');
-    assert.equal(consumer.parentId, producer.spanId, 'the consumer span is a child of the producer span');
+    assert.equal(consumer.parentSpanId, producer.spanId, 'the consumer span is a child of the producer span');
     assert.equal(consumer.service, 'kafka-consumer');
     assert.equal(consumer.name, 'process orders');
-    assert.equal(consumer.tags['messaging.system'], 'kafka');
-    assert.equal(consumer.tags['messaging.destination.name'], 'orders');
-    const queueTime = consumer.tags['eshop.kafka.queue_time_ms'];
+    assert.equal(consumer.attributes['messaging.system'], 'kafka');
+    assert.equal(consumer.attributes['messaging.destination.name'], 'orders');
+    const queueTime = consumer.attributes['eshop.kafka.queue_time_ms'];
     assert.equal(typeof queueTime, 'number');
     assert.ok((queueTime as number) >= 0, `queue time ${queueTime}`);
 
@@ -77,7 +78,11 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     assert.equal(`${email.service} ${email.name} ${email.kind}`, 'notification POST /sendEmail server');
 
     for (const span of [root, producer, consumer, email]) {
-      assert.equal(span.tags['eshop.order.id'], placed.orderId, `${span.service} ${span.name} carries eshop.order.id`);
+      assert.equal(
+        span.attributes['eshop.order.id'],
+        placed.orderId,
+        `${span.service} ${span.name} carries eshop.order.id`,
+      );
     }
     return { root, producer, consumer, email };
   }
@@ -149,7 +154,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
       for (const span of spans) {
         assert.ok(!seenSpanIds.has(span.spanId), `span ${span.spanId} appears in two traces`);
         seenSpanIds.add(span.spanId);
-        const tagged = span.tags['eshop.order.id'];
+        const tagged = span.attributes['eshop.order.id'];
         if (tagged !== undefined)
           assert.equal(tagged, order.orderId, `${span.service} ${span.name} names another order`);
       }
@@ -169,7 +174,9 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     assert.equal(servers.length, 5);
     for (const span of servers) {
       // A header is recorded as a list of values, which Jaeger shows as JSON.
-      const recorded = String(Object.entries(span.tags).find(([key]) => key.startsWith('http.request.header.x'))?.[1]);
+      const recorded = String(
+        Object.entries(span.attributes).find(([key]) => key.startsWith('http.request.header.x'))?.[1],
+      );
       assert.deepEqual(JSON.parse(recorded), [requestId], `${span.service} ${span.name} saw the request id`);
     }
   });
@@ -184,7 +191,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     });
     assert.equal(placed.traceId, traceId);
     const root = spans.find((span) => span.service === 'eshop' && span.kind === 'server');
-    assert.equal(root?.parentId, parentSpanId);
+    assert.equal(root?.parentSpanId, parentSpanId);
   });
 
   it('lets W3C trace context win when W3C and B3 headers disagree', async () => {
@@ -234,11 +241,11 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     const consumption = await traceWithSpans(env.jaeger, email.traceId, 4);
     const consumer = only(consumption, (s) => s.kind === 'consumer', 'consumer span');
     assert.deepEqual(
-      consumer.links.map((link) => [link.traceID, link.spanID]),
+      consumer.links.map((link) => [link.traceId, link.spanId]),
       [[placed.traceId, producer.spanId]],
       'the consumer span links to the producer span',
     );
-    assert.equal(typeof consumer.tags['eshop.kafka.queue_time_ms'], 'number');
+    assert.equal(typeof consumer.attributes['eshop.kafka.queue_time_ms'], 'number');
     assert.ok(consumption.some((span) => span.service === 'notification' && span.name === 'POST /sendEmail'));
     const found = await poll(
       'the consumption trace by order id',

@@ -2,7 +2,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createNotificationClient } from '@eshop/notification/client';
-import { JaegerQuery } from '../jaeger';
+import { JaegerQuery } from '@eshop/jaeger-query';
 import { CACHE_DIR } from '../paths';
 import { SERVICES, Stack, type ServiceName } from '../stack';
 import { between, handledMessages } from './consumer-log';
@@ -100,7 +100,7 @@ export async function measureMode(
     let spans: SpanCount | null = null;
     if (mode === 'traced') {
       say(`${mode}: counting the spans of ${saturated.traceIds.length} traces in Jaeger`);
-      spans = await countSpans(new JaegerQuery(stack.jaegerQueryUrl), saturated.traceIds, CATCH_UP_TIMEOUT_MS);
+      spans = await countSpans(new JaegerQuery(stack.jaegerQueryUrl, 30_000), saturated.traceIds, CATCH_UP_TIMEOUT_MS);
     }
 
     const pids = processIds(stack);
