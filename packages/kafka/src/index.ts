@@ -22,7 +22,13 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 /** How patient a client is: its retries and timeouts, which kafkajs applies to every request it makes. */
 export type KafkaPatience = Pick<KafkaConfig, 'retry' | 'requestTimeout' | 'connectionTimeout'>;
 
-export { consumeTopic, createGroupConsumer, type GroupConsumer, type MessageHandler, type TraceMode } from './consumer';
+export {
+  consumeTopic,
+  createGroupConsumer,
+  type GroupConsumer,
+  type MessageHandler,
+  type TraceMode,
+} from './group-consumer';
 export { deadLetterHeaders, sendDeadLetter, type DeadLetter, type Source } from './dead-letters';
 
 /** A kafkajs client whose own log lines go through the service's JSON logger. */
