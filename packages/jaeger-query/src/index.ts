@@ -21,15 +21,16 @@ export interface JaegerTrace {
 const KINDS = new Set<string>(['server', 'client', 'producer', 'consumer', 'internal']);
 
 /**
- * Jaeger's spans as `TraceSpan`s, oldest first. Jaeger writes a span's parent as a CHILD_OF reference within the
- * trace, and its links as the other references.
+ * Jaeger's spans as `TraceSpan`s, oldest first, with the attributes `keep` takes (all unless told). Jaeger writes a
+ * span's parent as a CHILD_OF reference within the trace, and its links as the other references.
  */
-export function toTraceSpans(trace: JaegerTrace): TraceSpan[] {
+export function toTraceSpans(trace: JaegerTrace, keep: (attribute: string) => boolean = () => true): TraceSpan[] {
   return trace.spans
     .map((span): TraceSpan => {
-      const attributes = Object.fromEntries(span.tags.map((tag) => [tag.key, tag.value]));
+      const tags = Object.fromEntries(span.tags.map((tag) => [tag.key, tag.value]));
+      const attributes = Object.fromEntries(Object.entries(tags).filter(([key]) => keep(key)));
       const parent = span.references.find((ref) => ref.refType === 'CHILD_OF' && ref.traceID === span.traceID);
-      const kind = String(attributes['span.kind'] ?? 'internal');
+      const kind = String(tags['span.kind'] ?? 'internal');
       return {
         traceId: span.traceID,
         spanId: span.spanID,
@@ -39,7 +40,7 @@ export function toTraceSpans(trace: JaegerTrace): TraceSpan[] {
         kind: (KINDS.has(kind) ? kind : 'internal') as SpanKindName,
         startMicros: span.startTime,
         durationMicros: span.duration,
-        error: attributes['otel.status_code'] === 'ERROR' || attributes.error === true,
+        error: tags['otel.status_code'] === 'ERROR' || tags.error === true,
         links: span.references
           .filter((ref) => ref !== parent)
           .map((ref) => ({ traceId: ref.traceID, spanId: ref.spanID })),
@@ -65,12 +66,14 @@ export class JaegerQuery {
   constructor(
     readonly baseUrl: string,
     private readonly timeoutMs = 2000,
+    /** The attributes to keep on the spans read (all unless told). */
+    private readonly keep?: (attribute: string) => boolean,
   ) {}
 
   /** The trace's spans, oldest first; none while Jaeger does not have it (yet). */
   async trace(traceId: string): Promise<TraceSpan[]> {
     const traces = await this.get(`/api/traces/${encodeURIComponent(traceId)}`);
-    return traces.flatMap(toTraceSpans);
+    return traces.flatMap((trace) => toTraceSpans(trace, this.keep));
   }
 
   /** The traces, newest first, with a span of `service` carrying all of `tags`. */
@@ -87,7 +90,7 @@ export class JaegerQuery {
       query.set('lookback', window.lookback);
     }
     const traces = await this.get(`/api/traces?${query.toString()}`);
-    return traces.map(toTraceSpans);
+    return traces.map((trace) => toTraceSpans(trace, this.keep));
   }
 
   private async get(path: string): Promise<JaegerTrace[]> {

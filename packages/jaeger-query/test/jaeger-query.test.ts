@@ -76,6 +76,12 @@ describe('toTraceSpans', () => {
       },
     ]);
   });
+
+  it('keeps only the attributes asked for, and still reads the kind and the status from the others', () => {
+    const [consumer, server] = toTraceSpans(TRACE, (key) => key.startsWith('messaging.'));
+    assert.deepEqual(consumer.attributes, { 'messaging.destination.name': 'orders' });
+    assert.deepEqual([server.attributes, server.kind, server.error], [{}, 'server', true]);
+  });
 });
 
 describe('JaegerQuery', () => {

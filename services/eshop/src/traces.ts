@@ -1,26 +1,10 @@
 import { HttpError } from '@eshop/http';
-import {
-  JaegerQuery,
-  JaegerUnavailableError,
-  toTraceSpans,
-  type JaegerTrace,
-  type TraceSpan,
-} from '@eshop/jaeger-query';
-
-export type { JaegerTrace } from '@eshop/jaeger-query';
+import { JaegerQuery, JaegerUnavailableError, type TraceSpan } from '@eshop/jaeger-query';
 
 /** The attributes the order page explains; the others stay in Jaeger. */
 const SHOWN_ATTRIBUTE = /^(eshop\.|messaging\.destination\.name$|http\.response\.status_code$|error\.type$)/;
 
-const forThePage = (span: TraceSpan): TraceSpan => ({
-  ...span,
-  attributes: Object.fromEntries(Object.entries(span.attributes).filter(([key]) => SHOWN_ATTRIBUTE.test(key))),
-});
-
-/** Jaeger's spans as the page draws them: only the attributes it explains. */
-export function normaliseTrace(trace: JaegerTrace): TraceSpan[] {
-  return toTraceSpans(trace).map(forThePage);
-}
+const shown = (attribute: string) => SHOWN_ATTRIBUTE.test(attribute);
 
 /**
  * Reads the page's traces from Jaeger's query API (JAEGER_QUERY_URL). Jaeger not answering within `timeoutMs`, or
@@ -30,7 +14,7 @@ export class TraceReader {
   private readonly jaeger: JaegerQuery;
 
   constructor(baseUrl: string, timeoutMs = 2000) {
-    this.jaeger = new JaegerQuery(baseUrl, timeoutMs);
+    this.jaeger = new JaegerQuery(baseUrl, timeoutMs, shown);
   }
 
   /** The trace's spans; none while Jaeger does not have it (yet). */
@@ -45,7 +29,7 @@ export class TraceReader {
 
   private async read(query: () => Promise<TraceSpan[]>): Promise<TraceSpan[]> {
     try {
-      return (await query()).map(forThePage);
+      return await query();
     } catch (error) {
       if (!(error instanceof JaegerUnavailableError)) throw error;
       throw new HttpError(503, 'Traces unavailable', {
