@@ -121,6 +121,17 @@ export function emailsFor(stack: Stack, orderId: string): Promise<SentEmail[]> {
   return createNotificationClient(stack.url('notification')).emails({ orderId });
 }
 
+/** The e-mail of an order, once notification has sent it: exactly one. */
+export async function theEmail(stack: Stack, orderId: string): Promise<SentEmail> {
+  const [email, ...more] = await poll(
+    `the e-mail of order ${orderId}`,
+    () => emailsFor(stack, orderId),
+    (emails) => emails.length > 0,
+  );
+  assert.deepEqual(more, [], `one e-mail for order ${orderId}`);
+  return email;
+}
+
 /** Every e-mail notification has sent, by order id (it keeps one per order). */
 export async function emailsByOrder(stack: Stack): Promise<Map<string, SentEmail>> {
   const list = await createNotificationClient(stack.url('notification')).emails({ limit: 1000 });

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
 import type { TraceSpan } from '@eshop/jaeger-query';
-import { checkout, emailsFor, ORDER, poll, postJson, traceWithSpans, useStack, type PlacedOrder } from '../src/fixture';
+import { checkout, ORDER, poll, postJson, traceWithSpans, theEmail, useStack, type PlacedOrder } from '../src/fixture';
 
 /** eshop's server span, 3 × (client + callee's server), producer, consumer, consumer's client, notification's server. */
 const SPANS_PER_CHECKOUT = 11;
@@ -102,12 +102,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
 
   it("stores the e-mail with the checkout's trace id", async () => {
     const placed = await checkout(env.stack);
-    const [email, ...more] = await poll(
-      'the e-mail',
-      () => emailsFor(env.stack, placed.orderId),
-      (emails) => emails.length > 0,
-    );
-    assert.equal(more.length, 0);
+    const email = await theEmail(env.stack, placed.orderId);
     assert.equal(email.traceId, placed.traceId);
 
     const recent = (await (await fetch(`${env.stack.url('notification')}/emails?limit=5`)).json()) as {
@@ -158,12 +153,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
         if (tagged !== undefined)
           assert.equal(tagged, order.orderId, `${span.service} ${span.name} names another order`);
       }
-      const [email] = await poll(
-        'the e-mail',
-        () => emailsFor(env.stack, order.orderId),
-        (emails) => emails.length === 1,
-      );
-      assert.equal(email.traceId, order.traceId);
+      assert.equal((await theEmail(env.stack, order.orderId)).traceId, order.traceId);
     }
   });
 
@@ -225,11 +215,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     await env.stack.startService('kafka-consumer', { KAFKA_TRACE_MODE: 'link' });
     const placed = await checkout(env.stack);
 
-    const [email] = await poll(
-      'the e-mail',
-      () => emailsFor(env.stack, placed.orderId),
-      (emails) => emails.length === 1,
-    );
+    const email = await theEmail(env.stack, placed.orderId);
     assert.notEqual(email.traceId, placed.traceId, 'the e-mail belongs to a trace of its own');
 
     // The checkout's trace ends at the producer span.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TraceSpan } from '@eshop/jaeger-query';
 import { assertMessagingAttributes } from '../src/messaging';
-import { emailsFor, ORDER, poll, postJson, traceWithSpans, useStack, type Order } from '../src/fixture';
+import { ORDER, poll, postJson, theEmail, traceWithSpans, useStack, type Order } from '../src/fixture';
 
 /** A REST checkout's 11 spans, with `POST /graphql` for `POST /checkout`, plus parse, validate, the operation and
  * its resolver. */
@@ -94,12 +94,7 @@ describe('GraphQL on eshop: POST /graphql', () => {
         `${span.service} ${span.name} carries eshop.order.id`,
       );
     }
-    const [sent] = await poll(
-      'the e-mail',
-      () => emailsFor(env.stack, placed.orderId),
-      (emails) => emails.length === 1,
-    );
-    assert.equal(sent.traceId, placed.traceId);
+    assert.equal((await theEmail(env.stack, placed.orderId)).traceId, placed.traceId);
   });
 
   it('answers the catalog, and an order with its payment and its delivery, dispatched once delivery consumed it', async () => {
