@@ -23,6 +23,8 @@ FROM node:${NODE_VERSION}-slim
 ARG SERVICE
 ENV NODE_ENV=production \
     OTEL_SERVICE_NAME=${SERVICE}
+# Every interface: in a container, its network is the boundary. A service run natively listens on loopback only.
+ENV LISTEN_HOST=0.0.0.0
 WORKDIR /app
 # Owned by root and read-only for the app's user: the root filesystem can be mounted read-only.
 COPY --from=builder /out ./

@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { createNotificationClient, type SentEmail } from '@eshop/notification/client';
 import { CACHE_DIR } from '@eshop/scripts/paths';
 import { SERVICES, Stack, type StackOptions } from '@eshop/scripts';
-import { JaegerQuery, type Span } from '@eshop/scripts/jaeger';
+import { JaegerQuery, type TraceSpan } from '@eshop/jaeger-query';
 
 export type { SentEmail } from '@eshop/notification/client';
 
@@ -48,7 +48,8 @@ export function useStack(name: string, options: Omit<StackOptions, 'output' | 'r
       output: 'files',
       runDir: join(CACHE_DIR, `e2e-${name}`),
     });
-    context.jaeger = new JaegerQuery(context.stack.jaegerQueryUrl);
+    // Generous: a busy machine's Jaeger may be slow, and the tests poll with deadlines of their own.
+    context.jaeger = new JaegerQuery(context.stack.jaegerQueryUrl, 30_000);
   });
   after(async () => {
     await context.stack?.stop();
@@ -120,6 +121,17 @@ export function emailsFor(stack: Stack, orderId: string): Promise<SentEmail[]> {
   return createNotificationClient(stack.url('notification')).emails({ orderId });
 }
 
+/** The e-mail of an order, once notification has sent it: exactly one. */
+export async function theEmail(stack: Stack, orderId: string): Promise<SentEmail> {
+  const [email, ...more] = await poll(
+    `the e-mail of order ${orderId}`,
+    () => emailsFor(stack, orderId),
+    (emails) => emails.length > 0,
+  );
+  assert.deepEqual(more, [], `one e-mail for order ${orderId}`);
+  return email;
+}
+
 /** Every e-mail notification has sent, by order id (it keeps one per order). */
 export async function emailsByOrder(stack: Stack): Promise<Map<string, SentEmail>> {
   const list = await createNotificationClient(stack.url('notification')).emails({ limit: 1000 });
@@ -178,12 +190,12 @@ export class DeadLetters {
  * Waits until Jaeger has the trace with at least `minSpans` spans and no further span has arrived for three
  * export intervals, so that a stray span exported late is counted too.
  */
-export async function traceWithSpans(jaeger: JaegerQuery, traceId: string, minSpans: number): Promise<Span[]> {
-  let spans = (await poll(
+export async function traceWithSpans(jaeger: JaegerQuery, traceId: string, minSpans: number): Promise<TraceSpan[]> {
+  let spans = await poll(
     `trace ${traceId} with ${minSpans} spans`,
     () => jaeger.trace(traceId),
     (found) => (found?.length ?? 0) >= minSpans,
-  ))!;
+  );
   const deadline = Date.now() + DEADLINE_MS;
   let quietSince = Date.now();
   while (Date.now() - quietSince < 3 * EXPORT_INTERVAL_MS && Date.now() < deadline) {

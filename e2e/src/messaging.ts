@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Span } from '@eshop/scripts/jaeger';
+import type { TraceSpan } from '@eshop/jaeger-query';
 
 /**
  * Asserts the messaging attributes of the semantic conventions 1.44 on a Kafka span of `orders`: the system, the
@@ -7,7 +7,7 @@ import type { Span } from '@eshop/scripts/jaeger';
  * Spelled out here rather than taken from the code under test.
  */
 export function assertMessagingAttributes(
-  span: Span,
+  span: TraceSpan,
   expected: {
     operation: 'send' | 'poll' | 'process';
     clientId: string;
@@ -19,7 +19,7 @@ export function assertMessagingAttributes(
   const what = `${span.service} ${span.name}`;
   const type = { send: 'send', poll: 'receive', process: 'process' }[expected.operation];
   const [address, port] = expected.brokers[0].split(':');
-  const tags = span.tags;
+  const tags = span.attributes;
   assert.equal(span.name, `${expected.operation} orders`, what);
   assert.equal(span.kind, { send: 'producer', poll: 'client', process: 'consumer' }[expected.operation], what);
   assert.equal(tags['messaging.system'], 'kafka', what);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Span } from '@eshop/scripts/jaeger';
+import type { TraceSpan } from '@eshop/jaeger-query';
 import { checkout, DeadLetters, emailsFor, ORDER, poll, postJson, useStack, type Order } from '../src/fixture';
 
 const perRequest = { FAULT_INJECTION_HEADER: 'enabled' };
@@ -41,27 +41,27 @@ async function inStock(sku = SKU): Promise<number> {
 }
 
 /** The trace once it holds every span `names` lists (as `service: name`). */
-function traceWith(traceId: string, names: string[]): Promise<Span[]> {
-  const has = (spans: Span[], wanted: string) => spans.some((span) => `${span.service}: ${span.name}` === wanted);
+function traceWith(traceId: string, names: string[]): Promise<TraceSpan[]> {
+  const has = (spans: TraceSpan[], wanted: string) => spans.some((span) => `${span.service}: ${span.name}` === wanted);
   return poll(
     `trace ${traceId} with ${names.join(', ')}`,
     () => ctx.jaeger.trace(traceId),
     (spans) => Boolean(spans && names.every((name) => has(spans, name))),
-  ).then((spans) => spans!);
+  ).then((spans) => spans);
 }
 
-const one = (spans: Span[], service: string, name: string) => {
+const one = (spans: TraceSpan[], service: string, name: string) => {
   const found = spans.find((span) => span.service === service && span.name === name);
   assert.ok(found, `${service}: ${name} in ${spans.map((span) => `${span.service}: ${span.name}`).join('; ')}`);
   return found;
 };
-const isError = (span: Span) => span.tags['otel.status_code'] === 'ERROR';
-const root = (spans: Span[]) => one(spans, 'eshop', 'POST /checkout');
-const compensations = (spans: Span[]) =>
+const isError = (span: TraceSpan) => span.attributes['otel.status_code'] === 'ERROR';
+const root = (spans: TraceSpan[]) => one(spans, 'eshop', 'POST /checkout');
+const compensations = (spans: TraceSpan[]) =>
   spans.filter((span) => span.name.startsWith('compensate ')).map((span) => span.name);
 
 /** The order id a failed checkout had, from its span: the answer of a failed checkout carries none. */
-const orderIdOf = (spans: Span[]) => String(root(spans).tags['eshop.order.id']);
+const orderIdOf = (spans: TraceSpan[]) => String(root(spans).attributes['eshop.order.id']);
 
 async function paymentStatus(orderId: string): Promise<string | number> {
   const response = await fetch(`${ctx.stack.url('billing')}/payment/${orderId}`);
@@ -84,10 +84,10 @@ describe('checkout failures on the real stack', () => {
     assert.equal(failed.body.title, 'Out of stock');
     const spans = await traceWith(failed.traceId, ['eshop: POST /checkout', 'inventory: POST /createOrder']);
     const inventory = one(spans, 'inventory', 'POST /createOrder');
-    assert.equal(inventory.tags['eshop.fault'], 'out-of-stock');
+    assert.equal(inventory.attributes['eshop.fault'], 'out-of-stock');
     assert.ok(isError(inventory));
     assert.ok(isError(root(spans)));
-    assert.equal(root(spans).tags['eshop.checkout.failure'], 'inventory_refused');
+    assert.equal(root(spans).attributes['eshop.checkout.failure'], 'inventory_refused');
     assert.deepEqual(compensations(spans), []);
     assert.equal(await inStock(), before);
   });
@@ -102,11 +102,11 @@ describe('checkout failures on the real stack', () => {
       'inventory: POST /releaseOrder',
     ]);
     const billing = one(spans, 'billing', 'POST /payment');
-    assert.equal(billing.tags['eshop.fault'], 'payment-declined');
-    assert.equal(billing.tags['error.type'], 'payment_declined');
+    assert.equal(billing.attributes['eshop.fault'], 'payment-declined');
+    assert.equal(billing.attributes['error.type'], 'payment_declined');
     assert.ok(isError(billing));
     const compensation = one(spans, 'eshop', 'compensate inventory');
-    assert.equal(compensation.parentId, root(spans).spanId);
+    assert.equal(compensation.parentSpanId, root(spans).spanId);
     assert.deepEqual(compensations(spans), ['compensate inventory']);
     assert.equal(await inStock(), before);
   });
@@ -125,13 +125,13 @@ describe('checkout failures on the real stack', () => {
       'inventory: POST /releaseOrder',
     ]);
     assert.deepEqual(compensations(spans), ['compensate delivery', 'compensate billing', 'compensate inventory']);
-    const urlOf = (span: Span) => String(span.tags['url.full'] ?? span.tags['http.url'] ?? '');
+    const urlOf = (span: TraceSpan) => String(span.attributes['url.full'] ?? span.attributes['http.url'] ?? '');
     const attempts = spans.filter(
       (span) => span.service === 'eshop' && span.kind === 'client' && urlOf(span).endsWith('/arrangeDelivery'),
     );
     assert.ok(attempts.length >= 2, `the delivery call was retried (${attempts.length} attempts)`);
     assert.ok(attempts.every(isError));
-    assert.equal(root(spans).tags['eshop.checkout.failure'], 'delivery_timeout');
+    assert.equal(root(spans).attributes['eshop.checkout.failure'], 'delivery_timeout');
     assert.equal(await inStock(), before);
     assert.equal(await paymentStatus(orderIdOf(spans)), 'refunded');
   });
@@ -144,7 +144,7 @@ describe('checkout failures on the real stack', () => {
       assert.equal(failed.status, 503);
       assert.ok(failed.headers.get('retry-after'));
       const spans = await traceWith(failed.traceId, ['eshop: compensate inventory', 'inventory: POST /releaseOrder']);
-      assert.equal(root(spans).tags['eshop.checkout.failure'], 'billing_unreachable');
+      assert.equal(root(spans).attributes['eshop.checkout.failure'], 'billing_unreachable');
       // Nothing reached billing, so there is no charge to refund.
       assert.deepEqual(compensations(spans), ['compensate inventory']);
       assert.equal(await inStock(), before);
@@ -160,7 +160,7 @@ describe('checkout failures on the real stack', () => {
       const failed = await failingCheckout();
       assert.equal(failed.status, 402);
       const spans = await traceWith(failed.traceId, ['billing: POST /payment', 'eshop: compensate inventory']);
-      assert.equal(one(spans, 'billing', 'POST /payment').tags['eshop.fault.source'], 'env');
+      assert.equal(one(spans, 'billing', 'POST /payment').attributes['eshop.fault.source'], 'env');
     } finally {
       await ctx.stack.stopService('billing');
       await ctx.stack.startService('billing');
@@ -171,7 +171,7 @@ describe('checkout failures on the real stack', () => {
     const placed = await checkout(ctx.stack, ORDER, { 'x-fault': 'email-fails' });
     const spans = await traceWith(placed.traceId, ['notification: POST /sendEmail']);
     const send = one(spans, 'notification', 'POST /sendEmail');
-    assert.equal(send.tags['eshop.fault'], 'email-fails');
+    assert.equal(send.attributes['eshop.fault'], 'email-fails');
     assert.ok(isError(send));
     // Every attempt failed: once the event is in the dead-letter topic, no e-mail can follow.
     const letter = await deadLetters.ofOrder(placed.orderId);
@@ -194,10 +194,10 @@ describe('checkout failures on the real stack', () => {
     // and the consumer span hangs from the one that got through.
     const sends = spans.filter((span) => span.service === 'eshop' && span.name === 'send orders');
     assert.ok(
-      sends.every((send) => send.parentId === root(spans).spanId),
+      sends.every((send) => send.parentSpanId === root(spans).spanId),
       'each attempt is a child of the checkout',
     );
-    const delivered = sends.find((send) => send.spanId === one(spans, 'kafka-consumer', 'process orders').parentId);
+    const delivered = sends.find((send) => send.spanId === one(spans, 'kafka-consumer', 'process orders').parentSpanId);
     assert.ok(delivered && !isError(delivered), 'the consumer span is a child of the attempt that got through');
     const failed = sends.filter((send) => send !== delivered);
     assert.ok(failed.length > 0 && failed.every(isError), 'the attempts while the broker was down are ERROR');

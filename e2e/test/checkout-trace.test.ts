@@ -3,13 +3,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
 import { CALLS } from '@eshop/scripts/call-graph';
-import type { Span } from '@eshop/scripts/jaeger';
-import { checkout, emailsFor, ORDER, poll, postJson, traceWithSpans, useStack, type PlacedOrder } from '../src/fixture';
+import type { TraceSpan } from '@eshop/jaeger-query';
+import { checkout, ORDER, poll, postJson, traceWithSpans, theEmail, useStack, type PlacedOrder } from '../src/fixture';
 
 /** eshop's server span, 3 × (client + callee's server), producer, consumer, consumer's client, notification's server. */
 const SPANS_PER_CHECKOUT = 11;
 
-const only = (spans: Span[], match: (span: Span) => boolean, what: string): Span => {
+const only = (spans: TraceSpan[], match: (span: TraceSpan) => boolean, what: string): TraceSpan => {
   const found = spans.filter(match);
   assert.equal(
     found.length,
@@ -18,7 +18,8 @@ const only = (spans: Span[], match: (span: Span) => boolean, what: string): Span
   );
   return found[0];
 };
-const childrenOf = (spans: Span[], parent: Span) => spans.filter((span) => span.parentId === parent.spanId);
+const childrenOf = (spans: TraceSpan[], parent: TraceSpan) =>
+  spans.filter((span) => span.parentSpanId === parent.spanId);
 
 describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
   const env = useStack('checkout-trace');
@@ -30,7 +31,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
   }
 
   /** Asserts the documented span shape of one checkout and returns its landmarks. */
-  function assertCheckoutShape(placed: PlacedOrder, spans: Span[]) {
+  function assertCheckoutShape(placed: PlacedOrder, spans: TraceSpan[]) {
     assert.equal(spans.length, SPANS_PER_CHECKOUT, spans.map((s) => `${s.service}:${s.name}`).join(', '));
     assert.ok(spans.every((span) => span.traceId === placed.traceId));
     assert.deepEqual(
@@ -38,7 +39,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
       new Set(['eshop', 'inventory', 'billing', 'delivery', 'kafka-consumer', 'notification']),
     );
 
-    const root = only(spans, (s) => s.parentId === undefined, 'root span');
+    const root = only(spans, (s) => s.parentSpanId === undefined, 'root span');
     assert.equal(root.service, 'eshop');
     assert.equal(root.kind, 'server');
     assert.match(root.name, /^(POST|GET) \/checkout$/);
@@ -57,19 +58,19 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     ]);
 
     const producer = only(spans, (s) => s.kind === 'producer', 'producer span');
-    assert.equal(producer.parentId, root.spanId);
+    assert.equal(producer.parentSpanId, root.spanId);
     assert.equal(producer.service, 'eshop');
     assert.equal(producer.name, 'send orders');
-    assert.equal(producer.tags['messaging.system'], 'kafka');
-    assert.equal(producer.tags['messaging.destination.name'], 'orders');
+    assert.equal(producer.attributes['messaging.system'], 'kafka');
+    assert.equal(producer.attributes['messaging.destination.name'], 'orders');
 
     const consumer = only(spans, (s) => s.kind === 'consumer', 'consumer span');
-    assert.equal(consumer.parentId, producer.spanId, 'the consumer span is a child of the producer span');
+    assert.equal(consumer.parentSpanId, producer.spanId, 'the consumer span is a child of the producer span');
     assert.equal(consumer.service, 'kafka-consumer');
     assert.equal(consumer.name, 'process orders');
-    assert.equal(consumer.tags['messaging.system'], 'kafka');
-    assert.equal(consumer.tags['messaging.destination.name'], 'orders');
-    const queueTime = consumer.tags['eshop.kafka.queue_time_ms'];
+    assert.equal(consumer.attributes['messaging.system'], 'kafka');
+    assert.equal(consumer.attributes['messaging.destination.name'], 'orders');
+    const queueTime = consumer.attributes['eshop.kafka.queue_time_ms'];
     assert.equal(typeof queueTime, 'number');
     assert.ok((queueTime as number) >= 0, `queue time ${queueTime}`);
 
@@ -78,7 +79,11 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     assert.equal(`${email.service} ${email.name} ${email.kind}`, 'notification POST /sendEmail server');
 
     for (const span of [root, producer, consumer, email]) {
-      assert.equal(span.tags['eshop.order.id'], placed.orderId, `${span.service} ${span.name} carries eshop.order.id`);
+      assert.equal(
+        span.attributes['eshop.order.id'],
+        placed.orderId,
+        `${span.service} ${span.name} carries eshop.order.id`,
+      );
     }
     return { root, producer, consumer, email };
   }
@@ -115,12 +120,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
 
   it("stores the e-mail with the checkout's trace id", async () => {
     const placed = await checkout(env.stack);
-    const [email, ...more] = await poll(
-      'the e-mail',
-      () => emailsFor(env.stack, placed.orderId),
-      (emails) => emails.length > 0,
-    );
-    assert.equal(more.length, 0);
+    const email = await theEmail(env.stack, placed.orderId);
     assert.equal(email.traceId, placed.traceId);
 
     const recent = (await (await fetch(`${env.stack.url('notification')}/emails?limit=5`)).json()) as {
@@ -167,16 +167,11 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
       for (const span of spans) {
         assert.ok(!seenSpanIds.has(span.spanId), `span ${span.spanId} appears in two traces`);
         seenSpanIds.add(span.spanId);
-        const tagged = span.tags['eshop.order.id'];
+        const tagged = span.attributes['eshop.order.id'];
         if (tagged !== undefined)
           assert.equal(tagged, order.orderId, `${span.service} ${span.name} names another order`);
       }
-      const [email] = await poll(
-        'the e-mail',
-        () => emailsFor(env.stack, order.orderId),
-        (emails) => emails.length === 1,
-      );
-      assert.equal(email.traceId, order.traceId);
+      assert.equal((await theEmail(env.stack, order.orderId)).traceId, order.traceId);
     }
   });
 
@@ -187,7 +182,9 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     assert.equal(servers.length, 5);
     for (const span of servers) {
       // A header is recorded as a list of values, which Jaeger shows as JSON.
-      const recorded = String(Object.entries(span.tags).find(([key]) => key.startsWith('http.request.header.x'))?.[1]);
+      const recorded = String(
+        Object.entries(span.attributes).find(([key]) => key.startsWith('http.request.header.x'))?.[1],
+      );
       assert.deepEqual(JSON.parse(recorded), [requestId], `${span.service} ${span.name} saw the request id`);
     }
   });
@@ -202,7 +199,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     });
     assert.equal(placed.traceId, traceId);
     const root = spans.find((span) => span.service === 'eshop' && span.kind === 'server');
-    assert.equal(root?.parentId, parentSpanId);
+    assert.equal(root?.parentSpanId, parentSpanId);
   });
 
   it('lets W3C trace context win when W3C and B3 headers disagree', async () => {
@@ -236,11 +233,7 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     await env.stack.startService('kafka-consumer', { KAFKA_TRACE_MODE: 'link' });
     const placed = await checkout(env.stack);
 
-    const [email] = await poll(
-      'the e-mail',
-      () => emailsFor(env.stack, placed.orderId),
-      (emails) => emails.length === 1,
-    );
+    const email = await theEmail(env.stack, placed.orderId);
     assert.notEqual(email.traceId, placed.traceId, 'the e-mail belongs to a trace of its own');
 
     // The checkout's trace ends at the producer span.
@@ -252,11 +245,11 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     const consumption = await traceWithSpans(env.jaeger, email.traceId, 4);
     const consumer = only(consumption, (s) => s.kind === 'consumer', 'consumer span');
     assert.deepEqual(
-      consumer.links.map((link) => [link.traceID, link.spanID]),
+      consumer.links.map((link) => [link.traceId, link.spanId]),
       [[placed.traceId, producer.spanId]],
       'the consumer span links to the producer span',
     );
-    assert.equal(typeof consumer.tags['eshop.kafka.queue_time_ms'], 'number');
+    assert.equal(typeof consumer.attributes['eshop.kafka.queue_time_ms'], 'number');
     assert.ok(consumption.some((span) => span.service === 'notification' && span.name === 'POST /sendEmail'));
     const found = await poll(
       'the consumption trace by order id',

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { Span } from '@eshop/scripts/jaeger';
+import type { TraceSpan } from '@eshop/jaeger-query';
 import { REPO_ROOT } from '@eshop/scripts/paths';
 import {
   checkout,
@@ -148,7 +148,7 @@ describe('dead letters: a proxy answer is not one, and what is dead-lettered can
     await dlq('replay', 'orders.DLQ', placeOf(listed));
     // Each consumption, the first and both replays, is a CONSUMER span under the checkout's PRODUCER span, ended
     // once its call to notification was answered.
-    const consumers = (spans: Span[]) =>
+    const consumers = (spans: TraceSpan[]) =>
       spans.filter((span) => span.service === 'kafka-consumer' && span.kind === 'consumer');
     const spans = await poll(
       `three kafka-consumer spans in trace ${placed.traceId}`,
@@ -157,7 +157,7 @@ describe('dead letters: a proxy answer is not one, and what is dead-lettered can
     );
     const producer = spans.find((span) => span.service === 'eshop' && span.kind === 'producer')!;
     for (const consumer of consumers(spans))
-      assert.equal(consumer.parentId, producer.spanId, 'a consumer span is a child of the checkout producer span');
+      assert.equal(consumer.parentSpanId, producer.spanId, 'a consumer span is a child of the checkout producer span');
     assert.deepEqual(await emailsFor(context.stack, placed.orderId), [email], 'e-mailed once');
   });
 });

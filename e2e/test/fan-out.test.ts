@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { Span } from '@eshop/scripts/jaeger';
+import type { TraceSpan } from '@eshop/jaeger-query';
 import { assertMessagingAttributes } from '../src/messaging';
 import {
   checkout,
@@ -58,14 +58,14 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
     assert.equal(producers.length, 1);
     const consumers = checkoutSpans.filter((span) => span.kind === 'consumer');
     assert.deepEqual(
-      consumers.map((span) => [span.service, span.parentId]),
+      consumers.map((span) => [span.service, span.parentSpanId]),
       [['kafka-consumer', producers[0].spanId]],
     );
 
     // Delivery's dispatch: found by the order id, a new trace whose consumer span links to the producer span.
     const found = await traceOfOrder(env, 'delivery', placed.orderId, placed.traceId);
     const dispatch = await traceWithSpans(env.jaeger, found[0].traceId, 2);
-    const batch = dispatch.find((span) => span.parentId === undefined)!;
+    const batch = dispatch.find((span) => span.parentSpanId === undefined)!;
     assertMessagingAttributes(batch, {
       operation: 'poll',
       clientId: 'delivery',
@@ -73,11 +73,11 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
       group: 'delivery',
     });
     const consumer = dispatch.find(
-      (span) => span.kind === 'consumer' && span.tags['eshop.order.id'] === placed.orderId,
+      (span) => span.kind === 'consumer' && span.attributes['eshop.order.id'] === placed.orderId,
     );
-    assert.ok(consumer, dispatch.map((s) => `${s.name} ${JSON.stringify(s.tags)}`).join('\n'));
+    assert.ok(consumer, dispatch.map((s) => `${s.name} ${JSON.stringify(s.attributes)}`).join('\n'));
     assert.equal(consumer.service, 'delivery');
-    assert.equal(consumer.parentId, batch.spanId);
+    assert.equal(consumer.parentSpanId, batch.spanId);
     assertMessagingAttributes(consumer, {
       operation: 'process',
       clientId: 'delivery',
@@ -86,8 +86,8 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
       orderId: placed.orderId,
     });
     assert.deepEqual(
-      consumer.links.map((link) => [link.refType, link.traceID, link.spanID]),
-      [['FOLLOWS_FROM', placed.traceId, producers[0].spanId]],
+      consumer.links.map((link) => [link.traceId, link.spanId]),
+      [[placed.traceId, producers[0].spanId]],
       'the consumer span links to the producer span',
     );
   });
@@ -99,7 +99,7 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
     await poll(
       'the replay handled by delivery',
       () => env.jaeger.find('delivery', { 'eshop.order.id': placed.orderId }),
-      (traces) => traces.flat().some((span) => span.tags['eshop.delivery.repeated'] === true),
+      (traces) => traces.flat().some((span) => span.attributes['eshop.delivery.repeated'] === true),
     );
     assert.deepEqual((await deliveryOf(placed.orderId)).body, first.body);
   });
@@ -126,19 +126,19 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
       ['kafka-consumer', 'kafka-consumer', 'kafka-consumer'],
     ] as const) {
       const found = await traceOfOrder(env, service, orders[0].orderId);
-      const consumerSpans = (spans: Span[]) => spans.filter((span) => span.kind === 'consumer');
+      const consumerSpans = (spans: TraceSpan[]) => spans.filter((span) => span.kind === 'consumer');
       const spans = await poll(
         `${service}'s batch trace with both consumer spans`,
         // delivery: the poll span and two consumer spans; kafka-consumer: each with an e-mail call and its server span.
         () => traceWithSpans(env.jaeger, found[0].traceId, service === 'delivery' ? 3 : 7),
         (trace) => consumerSpans(trace).length === 2,
       );
-      const batch = spans.find((span) => span.parentId === undefined)!;
+      const batch = spans.find((span) => span.parentSpanId === undefined)!;
       assertMessagingAttributes(batch, { operation: 'poll', clientId, brokers: env.stack.kafkaBrokers, group });
-      assert.equal(batch.tags['messaging.batch.message_count'], 2, `${service} fetched both in one batch`);
-      assert.equal(batch.tags['eshop.order.id'], undefined, `no order's work runs in ${service}'s poll span`);
+      assert.equal(batch.attributes['messaging.batch.message_count'], 2, `${service} fetched both in one batch`);
+      assert.equal(batch.attributes['eshop.order.id'], undefined, `no order's work runs in ${service}'s poll span`);
       assert.deepEqual(
-        spans.filter((span) => span.parentId === batch.spanId).map((span) => span.name),
+        spans.filter((span) => span.parentSpanId === batch.spanId).map((span) => span.name),
         ['process orders', 'process orders'],
         `only the consumer spans hang from ${service}'s poll span`,
       );
@@ -152,15 +152,15 @@ describe('one OrderPlaced, two consumer groups: kafka-consumer (parent) and deli
           orderId,
         });
         assert.deepEqual(
-          consumer.links.map((link) => [link.traceID, link.spanID]),
+          consumer.links.map((link) => [link.traceId, link.spanId]),
           [[producerTraceId, producerSpanId]],
         );
         if (service === 'kafka-consumer') {
           // The order's e-mail hangs from its own consumer span.
-          const [call, ...more] = spans.filter((span) => span.parentId === consumer.spanId);
+          const [call, ...more] = spans.filter((span) => span.parentSpanId === consumer.spanId);
           assert.equal(more.length, 0);
-          assert.equal(call.tags['eshop.order.id'], orderId);
-          const [email] = spans.filter((span) => span.parentId === call.spanId);
+          assert.equal(call.attributes['eshop.order.id'], orderId);
+          const [email] = spans.filter((span) => span.parentSpanId === call.spanId);
           assert.equal(`${email.service} ${email.name}`, 'notification POST /sendEmail');
         }
       }
@@ -206,8 +206,8 @@ async function sendOrderPlaced(
 }
 
 /** The one consumer span of `orderId`. */
-function only(spans: Span[], orderId: string): Span {
-  const found = spans.filter((span) => span.tags['eshop.order.id'] === orderId);
+function only(spans: TraceSpan[], orderId: string): TraceSpan {
+  const found = spans.filter((span) => span.attributes['eshop.order.id'] === orderId);
   assert.equal(found.length, 1, `one consumer span of order ${orderId}`);
   return found[0];
 }

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { CACHE_DIR } from '@eshop/scripts/paths';
-import { SERVICE_PORTS, Stack } from '@eshop/scripts';
+import { REGISTRY, Stack } from '@eshop/scripts';
 import { emailsFor, ORDER, poll, postJson, type PlacedOrder } from '../src/fixture';
 
 const STARTS = 10;
-const ESHOP = `http://localhost:${SERVICE_PORTS.eshop}`;
+const ESHOP = `http://localhost:${REGISTRY.eshop.port}`;
 
 /**
  * Places an order the moment eshop first answers ready, while the rest of the stack may still be starting: on a

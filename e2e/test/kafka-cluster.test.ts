@@ -176,10 +176,10 @@ describe('a Kafka cluster of three nodes and two consumers', () => {
     for (const attempt of during) {
       const spans = await traceWithSpans(context.jaeger, attempt.traceId!, 2);
       const sends = spans.filter((span) => span.name === `send ${ORDERS_TOPIC}`);
-      const failed = sends.some((span) => span.tags['otel.status_code'] === 'ERROR');
+      const failed = sends.some((span) => span.attributes['otel.status_code'] === 'ERROR');
       if (failed || sends.some((span) => span.durationMicros > REQUEST_TIMEOUT_MS * 1000)) {
         const describe = (span: (typeof sends)[number]) =>
-          `${Math.round(span.durationMicros / 1000)} ms${span.tags['otel.status_code'] === 'ERROR' ? ' (failed)' : ''}`;
+          `${Math.round(span.durationMicros / 1000)} ms${span.attributes['otel.status_code'] === 'ERROR' ? ' (failed)' : ''}`;
         rode = { traceId: attempt.traceId!, sends: sends.map(describe) };
         break;
       }

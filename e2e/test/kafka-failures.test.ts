@@ -182,15 +182,15 @@ describe('kafka-consumer against a real broker', () => {
       () => context.jaeger.trace(trace.traceId),
       (spans) => (spans ?? []).some((span) => span.name === `send ${DEAD_LETTER_TOPIC}`),
     );
-    const consumerSpan = spans!.find((span) => span.service === 'kafka-consumer' && span.kind === 'consumer');
-    const sendSpan = spans!.find((span) => span.name === `send ${DEAD_LETTER_TOPIC}`);
+    const consumerSpan = spans.find((span) => span.service === 'kafka-consumer' && span.kind === 'consumer');
+    const sendSpan = spans.find((span) => span.name === `send ${DEAD_LETTER_TOPIC}`);
     assert.ok(consumerSpan, 'consumer span');
-    assert.equal(consumerSpan.parentId, trace.spanId, 'the consumer span continues the producer trace');
-    assert.equal(consumerSpan.tags['otel.status_code'], 'ERROR');
-    assert.equal(consumerSpan.tags['error.type'], 'not-json');
-    assert.equal(consumerSpan.tags['eshop.dlq.reason'], 'not-json');
+    assert.equal(consumerSpan.parentSpanId, trace.spanId, 'the consumer span continues the producer trace');
+    assert.equal(consumerSpan.attributes['otel.status_code'], 'ERROR');
+    assert.equal(consumerSpan.attributes['error.type'], 'not-json');
+    assert.equal(consumerSpan.attributes['eshop.dlq.reason'], 'not-json');
     assert.equal(sendSpan?.kind, 'producer');
-    assert.equal(sendSpan?.parentId, consumerSpan.spanId, 'the dead-letter send is a child of the consumer span');
+    assert.equal(sendSpan?.parentSpanId, consumerSpan.spanId, 'the dead-letter send is a child of the consumer span');
   });
 
   describe('with a notification that fails on request', () => {
@@ -256,12 +256,12 @@ describe('kafka-consumer against a real broker', () => {
         (spans) =>
           (spans ?? []).filter((span) => span.service === 'kafka-consumer' && span.kind === 'client').length === 4,
       );
-      const consumerSpan = spans!.find((span) => span.service === 'kafka-consumer' && span.kind === 'consumer')!;
-      assert.equal(consumerSpan.tags['eshop.notification.attempts'], 4);
-      assert.notEqual(consumerSpan.tags['otel.status_code'], 'ERROR');
-      const calls = spans!.filter((span) => span.service === 'kafka-consumer' && span.kind === 'client');
+      const consumerSpan = spans.find((span) => span.service === 'kafka-consumer' && span.kind === 'consumer')!;
+      assert.equal(consumerSpan.attributes['eshop.notification.attempts'], 4);
+      assert.notEqual(consumerSpan.attributes['otel.status_code'], 'ERROR');
+      const calls = spans.filter((span) => span.service === 'kafka-consumer' && span.kind === 'client');
       assert.ok(
-        calls.every((call) => call.parentId === consumerSpan.spanId),
+        calls.every((call) => call.parentSpanId === consumerSpan.spanId),
         'every attempt is a child of the consumer span',
       );
     });
@@ -307,7 +307,8 @@ describe('kafka-consumer against a real broker', () => {
     );
     assert.ok(
       consumerSpans.every(
-        (span) => span.tags['eshop.fault'] === 'consumer-slow' && span.tags['eshop.fault.setting'] === delayMs,
+        (span) =>
+          span.attributes['eshop.fault'] === 'consumer-slow' && span.attributes['eshop.fault.setting'] === delayMs,
       ),
     );
     // Each partition's messages are processed one after another, each after the fault's pause: in every partition
@@ -315,7 +316,10 @@ describe('kafka-consumer against a real broker', () => {
     const queueTimes = new Map<number, number[]>();
     consumerSpans.forEach((span, i) => {
       const { partition } = places.get(orderIds[i])!;
-      queueTimes.set(partition, [...(queueTimes.get(partition) ?? []), Number(span.tags['eshop.kafka.queue_time_ms'])]);
+      queueTimes.set(partition, [
+        ...(queueTimes.get(partition) ?? []),
+        Number(span.attributes['eshop.kafka.queue_time_ms']),
+      ]);
     });
     for (const [partition, times] of queueTimes) {
       const bound = (times.length - 1) * delayMs;

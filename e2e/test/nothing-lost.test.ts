@@ -91,7 +91,7 @@ describe('nothing accepted is lost or doubled', () => {
       const producer = spans.find((span) => span.service === 'eshop' && span.kind === 'producer');
       const consumer = spans.find((span) => span.service === 'kafka-consumer' && span.kind === 'consumer');
       assert.ok(producer && consumer, `trace ${traceId} has the producer and the consumer span`);
-      assert.equal(consumer.parentId, producer.spanId, 'the consumer span is a child of the producer span');
+      assert.equal(consumer.parentSpanId, producer.spanId, 'the consumer span is a child of the producer span');
     }
   });
 

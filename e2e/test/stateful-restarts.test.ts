@@ -44,9 +44,11 @@ async function orderIdOf(traceId: string): Promise<string> {
   const spans = await poll(
     `the checkout span of trace ${traceId}`,
     () => context.jaeger.trace(traceId),
-    (found) => found?.some((span) => span.service === 'eshop' && span.tags['eshop.order.id']) ?? false,
+    (found) => found.some((span) => span.service === 'eshop' && span.attributes['eshop.order.id']),
   );
-  return String(spans!.find((span) => span.service === 'eshop' && span.tags['eshop.order.id'])!.tags['eshop.order.id']);
+  return String(
+    spans.find((span) => span.service === 'eshop' && span.attributes['eshop.order.id'])!.attributes['eshop.order.id'],
+  );
 }
 
 /**

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
-import type { Span } from '@eshop/scripts/jaeger';
+import type { TraceSpan } from '@eshop/jaeger-query';
 import { useBrowser } from '../src/browser';
 import { checkout, kafkaOf, ORDER, poll, traceWithSpans, useStack, type Order } from '../src/fixture';
 
@@ -37,7 +37,7 @@ function assertWhole(spans: { id: string; parentId?: string }[], what: string): 
   );
 }
 
-const ofJaeger = (spans: Span[]) => spans.map((span) => ({ id: span.spanId, parentId: span.parentId }));
+const ofJaeger = (spans: TraceSpan[]) => spans.map((span) => ({ id: span.spanId, parentId: span.parentSpanId }));
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,6 +1,8 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 
 /** A prerequisite that is missing or in the way: its message says what to do, and is all that is printed. */
@@ -9,6 +11,9 @@ export class SetupError extends Error {
 }
 
 export type Output = { kind: 'file'; path: string } | { kind: 'terminal'; prefix: string };
+
+/** How long a process of the stack may take to answer after its start. */
+export const READY_TIMEOUT_MS = 90_000;
 
 /** A child process of the stack, stopped by signal and awaited. */
 export class ManagedProcess {
@@ -20,6 +25,8 @@ export class ManagedProcess {
   private constructor(
     readonly name: string,
     private readonly child: ChildProcess,
+    /** The file its output goes to, if not the terminal. */
+    readonly logPath?: string,
   ) {
     this.exited = once(child, 'exit').then(([code]) => code as number | null);
   }
@@ -47,7 +54,7 @@ export class ManagedProcess {
         createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${output.prefix}${line}\n`));
       }
     }
-    return new ManagedProcess(name, child);
+    return new ManagedProcess(name, child, output.kind === 'file' ? output.path : undefined);
   }
 
   get pid(): number | undefined {
@@ -88,6 +95,23 @@ export class ManagedProcess {
   crash(): void {
     if (this.running) this.child.kill('SIGKILL');
   }
+
+  /** Waits for `check`, but gives up at once, with the end of its log, if the process exits meanwhile. */
+  async whileRunning(what: string, check: () => Promise<boolean>, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    const exited = this.exited.then(async (code) => {
+      const log = this.logPath ? await readFile(this.logPath, 'utf8').catch(() => '') : '';
+      throw new Error(
+        `${this.name} exited (code ${code}) while waiting for ${what}\n${log.split('\n').slice(-15).join('\n')}`,
+      );
+    });
+    await Promise.race([waitFor(what, check, timeoutMs), exited]);
+    exited.catch(() => {});
+  }
+}
+
+/** The process ids of those of `children` that were started. */
+export function pidsOf(children: (ManagedProcess | undefined)[]): number[] {
+  return children.flatMap((child) => (child?.pid === undefined ? [] : [child.pid]));
 }
 
 /** Runs a command to completion, its output passed through `onLine`; a failure names the command. */
@@ -127,5 +151,30 @@ export async function waitFor(
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Whether something accepts connections on `port` of the loopback interface. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.once('connect', () => done(true)).once('error', () => done(false));
+    socket.setTimeout(1000, () => done(false));
+  });
+}
+
+/** Fails with one message naming every port of `ports` that something already listens on. */
+export async function assertPortsFree(ports: number[]): Promise<void> {
+  const taken = [];
+  for (const port of ports) if (await portOpen(port)) taken.push(port);
+  if (taken.length > 0) {
+    throw new SetupError(
+      `port ${taken.join(', ')} already in use. Is another \`pnpm start\` (or a Kafka, Jaeger or service) running? ` +
+        'Stop it, or point KAFKA_BROKERS / OTEL_EXPORTER_OTLP_ENDPOINT at the Kafka / Jaeger already running.',
+    );
   }
 }

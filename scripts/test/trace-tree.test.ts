@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { flatten, type JaegerTrace } from '../src/jaeger';
+import { toTraceSpans, type JaegerTrace } from '@eshop/jaeger-query';
 import { renderTraceTree } from '../src/trace-tree';
 
 const TRACE = 'a'.repeat(32);
@@ -39,7 +39,7 @@ const trace: JaegerTrace = {
 describe('renderTraceTree', () => {
   it('prints spans as a tree in start order, with services, kinds, durations and the time spent in Kafka', () => {
     assert.equal(
-      renderTraceTree(flatten(trace)),
+      renderTraceTree(toTraceSpans(trace)),
       [
         'eshop: POST /checkout [server] 1.5 ms',
         '  eshop: send orders [producer] 1.5 ms  (topic orders)',
@@ -51,7 +51,7 @@ describe('renderTraceTree', () => {
   it('prints a span whose parent is not in the trace as a root, with its links', () => {
     const orphan = span('5', 'process orders', 'p2', 'consumer', '9');
     orphan.references.push({ refType: 'FOLLOWS_FROM' as never, traceID: 'b'.repeat(32), spanID: '7' });
-    const output = renderTraceTree(flatten({ ...trace, spans: [orphan] }));
+    const output = renderTraceTree(toTraceSpans({ ...trace, spans: [orphan] }));
     assert.equal(output, `kafka-consumer: process orders [consumer] 1.5 ms  (linked to ${'b'.repeat(32)}/7)`);
   });
 });

@@ -86,7 +86,7 @@ export function openDataFile(path: string, schema: string): DatabaseSync {
 
 /**
  * The variables every service reads beside its own schema: the standard OpenTelemetry ones read by the tracing
- * bootstrap and the SDK, and the logger's level. Deployments are checked against this list and the schemas.
+ * bootstrap and the SDK, the logger's level, and the interface the server listens on. Deployments are checked against this list and the schemas.
  */
 export const SHARED_ENV_NAMES = [
   'OTEL_SERVICE_NAME',
@@ -104,4 +104,5 @@ export const SHARED_ENV_NAMES = [
   'OTEL_TRACES_SAMPLER_ARG',
   'OTEL_LOG_LEVEL',
   'LOG_LEVEL',
+  'LISTEN_HOST',
 ] as const;

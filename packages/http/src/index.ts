@@ -7,4 +7,4 @@ export {
 } from './client';
 export { fieldProblems, HttpError, validateBody, validateParam, type FieldProblem } from './problem';
 export { createServiceApp, listen, main, runService, type RunningServer, type ServiceAppOptions } from './server';
-export { recordFailure } from './spans';
+export { recordFailure } from '@eshop/tracing/spans';

@@ -5,7 +5,7 @@ import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { logger } from '@eshop/logger';
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import { asProblem, HttpError } from './problem';
-import { recordFailure } from './spans';
+import { recordFailure } from '@eshop/tracing/spans';
 
 export interface ServiceAppOptions {
   /** The service's routes. */
@@ -118,11 +118,18 @@ export interface RunningServer {
 }
 
 /**
- * Listens on `port` (0 for any free port) and resolves once the server accepts connections. `close` stops taking
- * connections and waits for the requests in flight.
+ * The interface a service listens on: loopback unless LISTEN_HOST says otherwise. Closed by default, so that a
+ * service run on a laptop does not offer `/emails` or `/refund` to its network; the image sets 0.0.0.0, where
+ * the container's own network is the boundary.
  */
-export async function listen(app: Express, port: number): Promise<RunningServer> {
-  const server = app.listen(port);
+export const listenHost = (env: NodeJS.ProcessEnv = process.env): string => env.LISTEN_HOST || '127.0.0.1';
+
+/**
+ * Listens on `port` (0 for any free port) of `host` and resolves once the server accepts connections. `close`
+ * stops taking connections and waits for the requests in flight.
+ */
+export async function listen(app: Express, port: number, host = listenHost()): Promise<RunningServer> {
+  const server = app.listen(port, host);
   await once(server, 'listening');
   return {
     server,
@@ -158,7 +165,7 @@ export async function runService(
   releaseResources: () => void | Promise<void> = () => {},
 ): Promise<RunningServer> {
   const running = await listen(app, port);
-  logger.info({ port: running.port }, `${name} listening`);
+  logger.info({ host: listenHost(), port: running.port }, `${name} listening`);
   const stop = async (signal: NodeJS.Signals) => {
     logger.info({ signal }, `${name} stopping`);
     // Whatever still holds the event loop after this long is not going to let go.

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { Router } from 'express';
+import { Router, type Express } from 'express';
 import { z } from 'zod';
 import {
   createJsonClient,
@@ -16,9 +16,8 @@ import {
 } from '../src';
 import { assertProblem, commonBadInputs, itAnswersBadInputs, recordSpans, send, serveWithSpans } from '@eshop/testing';
 
-/** A service with one endpoint that counts its calls, and one that fails as the service's own fault. */
-function testApp() {
-  const calls = { echo: 0, flaky: 0 };
+/** A service with one endpoint that counts its calls in `calls`, and one that fails as the service's own fault. */
+function testApp(calls: { echo: number; flaky: number }): Express {
   const routes = Router();
   routes.post(
     '/echo',
@@ -40,18 +39,22 @@ function testApp() {
   routes.get('/unavailable', () => {
     throw new HttpError(503, 'Mail server down', { detail: 'the service itself says so' });
   });
-  return { app: createServiceApp({ routes }), calls };
+  return createServiceApp({ routes });
+}
+
+/** The test app, served by `serve` for the tests of one describe block. */
+function useTestApp(serve: (app: Express) => Promise<RunningServer>) {
+  const calls = { echo: 0, flaky: 0 };
+  let server: RunningServer | undefined;
+  before(async () => {
+    server = await serve(testApp(calls));
+  });
+  after(() => server?.close());
+  return { calls, url: () => `http://localhost:${server!.port}` };
 }
 
 describe('createServiceApp', () => {
-  let server: RunningServer;
-  let service: ReturnType<typeof testApp>;
-  const url = () => `http://localhost:${server.port}`;
-  before(async () => {
-    service = testApp();
-    server = await serveWithSpans(service.app);
-  });
-  after(() => server.close());
+  const { url } = useTestApp(serveWithSpans);
 
   itAnswersBadInputs(url, [
     ...commonBadInputs('/echo', { name: 'a', count: 1 }),
@@ -99,23 +102,16 @@ describe('createServiceApp', () => {
 });
 
 describe('createJsonClient', () => {
-  let server: RunningServer;
-  let service: ReturnType<typeof testApp>;
-  const url = () => `http://localhost:${server.port}`;
-  before(async () => {
-    service = testApp();
-    server = await listen(service.app, 0);
-  });
-  after(() => server.close());
+  const { calls, url } = useTestApp((app) => listen(app, 0));
 
   it('does not retry unless asked to, and times out as told', async () => {
     const client = createJsonClient('test', url(), { timeoutMs: 1000 });
-    service.calls.flaky = 0;
+    calls.flaky = 0;
     const error = await client.post('/flaky', {}, { idempotent: true }).catch((e: unknown) => e);
     assert.ok(error instanceof UpstreamError);
     assert.equal(error.status, 500);
     assert.equal(error.failure, 'failed');
-    assert.equal(service.calls.flaky, 1);
+    assert.equal(calls.flaky, 1);
     const timedOut = await createJsonClient('test', url(), { timeoutMs: 100 })
       .get('/hang')
       .catch((e: unknown) => e);
@@ -125,15 +121,15 @@ describe('createJsonClient', () => {
 
   it('retries a 5xx of a call marked idempotent', async () => {
     const client = createJsonClient('test', url(), { retries: 2 });
-    service.calls.flaky = 0;
+    calls.flaky = 0;
     assert.deepEqual(await client.post('/flaky', {}, { idempotent: true }), { call: 3 });
   });
 
   it('never retries a call not marked idempotent', async () => {
     const client = createJsonClient('test', url(), { retries: 2 });
-    service.calls.flaky = 0;
+    calls.flaky = 0;
     await assert.rejects(client.post('/flaky', {}), UpstreamError);
-    assert.equal(service.calls.flaky, 1);
+    assert.equal(calls.flaky, 1);
   });
 
   it('never retries a refusal (4xx)', async () => {

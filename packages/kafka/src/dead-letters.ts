@@ -1,6 +1,6 @@
 import { propagation, trace } from '@opentelemetry/api';
 import { DLQ_HEADERS } from '@eshop/events';
-import { recordFailure } from '@eshop/http';
+import { recordFailure } from '@eshop/tracing/spans';
 import { logger } from '@eshop/logger';
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 

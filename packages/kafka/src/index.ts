@@ -9,7 +9,8 @@ import {
   type Producer,
   type ProducerConfig,
 } from 'kafkajs';
-import { clientAttributes, clientAttributesOf, setClientAttributes, withMessagingContext } from './messaging';
+import { withMessagingContext } from '@eshop/tracing/messaging';
+import { clientAttributes, clientAttributesOf, setClientAttributes } from './client-attributes';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -29,7 +30,7 @@ export {
   type GroupLag,
   type MessageHandler,
   type TraceMode,
-} from './consumer';
+} from './group-consumer';
 export { deadLetterHeaders, sendDeadLetter, type DeadLetter, type Source } from './dead-letters';
 
 /** A kafkajs client whose own log lines go through the service's JSON logger. */
@@ -56,7 +57,7 @@ export function createKafka(clientId: string, brokers: string[], patience: Kafka
  */
 export function createProducer(kafka: Kafka, config: Omit<ProducerConfig, 'createPartitioner'> = {}): Producer {
   const producer = kafka.producer({ ...config, createPartitioner: Partitioners.DefaultPartitioner });
-  // Each send in the messaging context, for the producer hook (see ./messaging.ts); the caller's trace context stays.
+  // Each send in the messaging context, for the tracing bootstrap's producer hook; the caller's trace context stays.
   const send = producer.send.bind(producer);
   const attributes = clientAttributesOf(kafka);
   producer.send = (record) => withMessagingContext({ attributes }, () => send(record));

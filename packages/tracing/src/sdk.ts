@@ -1,15 +1,16 @@
-import { context, diag, type Attributes, type DiagLogger, type Span } from '@opentelemetry/api';
+import { diag, type DiagLogger, type Span } from '@opentelemetry/api';
+import { BaggageSpanProcessor } from '@opentelemetry/baggage-span-processor';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { IncomingMessage } from 'node:http';
-import pino from 'pino';
+import { logger } from '@eshop/logger';
 import { readServiceTracing, readTracingConfig, type ServiceTracing } from './config';
 import { createExportProcessor, readExportConfig } from './export';
+import { activeMessagingContext } from './messaging';
 import { createPropagator } from './propagation';
-import { BaggageAttributesProcessor } from './processors';
 import { warnOfIgnoredTraceHeaders } from './trace-headers';
 
 /** Probes, and the storefront's span exports through eshop (a span for exporting spans would feed on itself). */
@@ -29,8 +30,10 @@ export function startTracing(
   const sdk = new NodeSDK({
     textMapPropagator: createPropagator(config.propagators),
     spanProcessors: [
-      new BaggageAttributesProcessor(service.baggageAttributes),
-      createExportProcessor(readExportConfig(env), config.batchDelayMs, (fields, message) => log.warn(fields, message)),
+      baggageAttributes(service.baggageAttributes),
+      createExportProcessor(readExportConfig(env), config.batchDelayMs, (fields, message) =>
+        logger.warn(fields, message),
+      ),
     ],
     instrumentations: [
       new HttpInstrumentation({
@@ -40,14 +43,13 @@ export function startTracing(
         headersToSpanAttributes: { server: { requestHeaders: ['x-request-id'] } },
         // The propagators drop a trace header they cannot use without a word: say so in the service's log.
         requestHook: (span, request) => {
-          if (request instanceof IncomingMessage) warnOfIgnoredTraceHeaders(log, span, request);
+          if (request instanceof IncomingMessage) warnOfIgnoredTraceHeaders(logger, span, request);
         },
       }),
       // Only route names: a span per express middleware would crowd out the spans between services.
       new ExpressInstrumentation({
         ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER, ExpressLayerType.REQUEST_HANDLER],
       }),
-      // ---- Messaging and GraphQL (issue 13) ----------------------------------------------------------------
       new KafkaJsInstrumentation({
         producerHook: (span) => addClientAttributes(span),
         // Here rather than in the service: in `eachBatch`, only this hook sees each message's own CONSUMER span.
@@ -62,7 +64,6 @@ export function startTracing(
       // parse, validate and execute spans under the HTTP server span; a resolve span only for resolvers the schema
       // defines (not for each property read), list items merged, and no literal value of a query on any span.
       new GraphQLInstrumentation({ ignoreTrivialResolveSpans: true, mergeItems: true, allowValues: false }),
-      // ---- end of messaging and GraphQL ------------------------------------------------------------------------
     ],
     // Traces only: an OTLP metrics or logs exporter would fail, unseen, against a Jaeger that takes neither.
     metricReaders: [],
@@ -75,42 +76,25 @@ export function startTracing(
 }
 
 /**
- * The messaging contract with whoever runs a kafkajs client, through the context that the client's `run` or `send`
- * is called in, under a key known by its name (`Symbol.for`), so that neither side imports the other:
- *
- * - `attributes`: added to every producer and consumer span the instrumentation starts there. The instrumentation
- *   does not know the client id, the consumer group or the broker's address; the client's owner does.
- * - `messageSpans`: each consumed message's own CONSUMER span, by message. In `eachBatch` the instrumentation runs
- *   the whole batch handler inside the batch's `poll` span and starts one `process` span per message that nothing
- *   else can see; with this map, the handler runs each message's work inside that message's span instead.
+ * Copies the named baggage entries onto every span as it starts. Baggage travels in HTTP and Kafka headers, so an
+ * `eshop.order.id` set once at checkout lands on every span downstream, producer and consumer included, and Jaeger
+ * can find the whole trace by it. Only named keys: baggage comes from callers too.
  */
-const MESSAGING_CONTEXT_KEY = Symbol.for('eshop.tracing.messaging');
-
-interface MessagingContext {
-  attributes?: Attributes;
-  messageSpans?: WeakMap<object, Span>;
+export function baggageAttributes(keys: readonly string[]): BaggageSpanProcessor {
+  return new BaggageSpanProcessor((key) => keys.includes(key));
 }
 
-const messagingContext = () => context.active().getValue(MESSAGING_CONTEXT_KEY) as MessagingContext | undefined;
-
 function addClientAttributes(span: Span): void {
-  const attributes = messagingContext()?.attributes;
+  const attributes = activeMessagingContext()?.attributes;
   if (attributes) span.setAttributes(attributes);
 }
 
 function handOverMessageSpan(message: object, span: Span): void {
-  messagingContext()?.messageSpans?.set(message, span);
+  activeMessagingContext()?.messageSpans?.set(message, span);
 }
 
-// JSON lines in the services' log format (level, time, service, msg): the trace-header warnings at LOG_LEVEL, and
-// the SDK's own diagnostics at the level OTEL_LOG_LEVEL sets for them.
-const log = pino({
-  level: process.env.LOG_LEVEL ?? 'info',
-  base: { service: process.env.OTEL_SERVICE_NAME },
-  timestamp: pino.stdTimeFunctions.isoTime,
-  formatters: { level: (label) => ({ level: label }) },
-});
-const diagLog = log.child({ component: 'opentelemetry' }, { level: 'trace' });
+// The SDK's own diagnostics, in the services' JSON log, at the level OTEL_LOG_LEVEL sets for them.
+const diagLog = logger.child({ component: 'opentelemetry' }, { level: 'trace' });
 const diagToLogger: DiagLogger = {
   error: (message, ...args) => diagLog.error({ args }, message),
   warn: (message, ...args) => diagLog.warn({ args }, message),

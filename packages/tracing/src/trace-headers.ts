@@ -9,7 +9,7 @@ import {
   type SpanContext,
   type TextMapPropagator,
 } from '@opentelemetry/api';
-import type { Logger } from 'pino';
+import type { Logger } from '@eshop/logger';
 
 /** Each trace-context format, by the header that names the trace, with the headers that travel with it. */
 const FORMATS: Record<string, string[]> = {

@@ -2,7 +2,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createNotificationClient } from '@eshop/notification/client';
-import { JaegerQuery } from '../jaeger';
+import { JaegerQuery } from '@eshop/jaeger-query';
 import { CACHE_DIR } from '../paths';
 import { SERVICES, Stack, type ServiceName } from '../stack';
 import { between, handledMessages } from './consumer-log';
@@ -161,7 +161,7 @@ export async function measureMode(
     if (mode !== 'untraced') {
       // The traces of the checkouts eshop accepted, and only those: a refused one has no trace to complete.
       say(`${mode}: counting the spans of ${sustained.traceIds.length} traces in Jaeger`);
-      spans = await countSpans(new JaegerQuery(stack.jaegerQueryUrl), sustained.traceIds, CATCH_UP_TIMEOUT_MS);
+      spans = await countSpans(new JaegerQuery(stack.jaegerQueryUrl, 30_000), sustained.traceIds, CATCH_UP_TIMEOUT_MS);
     }
 
     const pids = processIds(stack);

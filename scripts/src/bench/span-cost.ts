@@ -26,7 +26,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { readTracingConfig } from '@eshop/tracing/config';
-import { BaggageAttributesProcessor } from '@eshop/tracing/processors';
+import { baggageAttributes } from '@eshop/tracing/sdk';
 import { createPropagator } from '@eshop/tracing/propagation';
 import { inspectTraceHeaders } from '@eshop/tracing/trace-headers';
 import { percentiles } from './stats';
@@ -121,7 +121,7 @@ export function spanStages(sink: SinkPorts): Stage[] {
   // As in the services: the SDK keeps the active context in AsyncLocalStorage.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager());
   const bare = tracerWith([]);
-  const hooked = tracerWith([new BaggageAttributesProcessor([BAGGAGE_KEY])]);
+  const hooked = tracerWith([baggageAttributes([BAGGAGE_KEY])]);
   const batched = tracerWith([new BatchSpanProcessor({ exporter: new DiscardingExporter(), maxQueueSize: 16384 })]);
   const keeper = new Keeper();
   const kept = tracerWith([keeper]);

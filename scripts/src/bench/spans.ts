@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { JaegerQuery } from '../jaeger';
+import type { JaegerQuery } from '@eshop/jaeger-query';
 
 /**
  * The spans of one complete checkout trace: eshop's server span, three calls (client + callee's server), the
@@ -33,7 +33,7 @@ export async function countSpans(jaeger: JaegerQuery, traceIds: string[], timeou
     for (let i = 0; i < incomplete.length; i += CONCURRENCY) {
       await Promise.all(
         incomplete.slice(i, i + CONCURRENCY).map(async (id) => {
-          const spans = (await jaeger.trace(id))?.length ?? 0;
+          const spans = (await jaeger.trace(id)).length;
           if (spans !== received.get(id)) changed = true;
           received.set(id, spans);
         }),

@@ -1,7 +1,7 @@
 // `npm run trace <traceId>` (or `pnpm trace`): prints a trace's span tree from Jaeger's query API. Jaeger built from its Go module
 // has no web UI, so this is how a trace is seen natively.
+import { JaegerQuery } from '@eshop/jaeger-query';
 import { runCommand } from '../command';
-import { JaegerQuery } from '../jaeger';
 import { JAEGER_QUERY_URL } from '../paths';
 import { renderTraceTree } from '../trace-tree';
 
@@ -13,9 +13,9 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const jaeger = new JaegerQuery(JAEGER_QUERY_URL);
+  const jaeger = new JaegerQuery(JAEGER_QUERY_URL, 30_000);
   const spans = await jaeger.trace(traceId);
-  if (!spans) {
+  if (spans.length === 0) {
     console.error(`Jaeger has no trace ${traceId} (yet: spans arrive about a second after the request).`);
     return 1;
   }

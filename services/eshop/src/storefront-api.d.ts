@@ -1,5 +1,6 @@
 // The JSON that eshop's storefront API answers: shared, as types only, by the server (src/storefront.ts) and the
 // page's scripts (web/src/), which are compiled for the browser and cannot import server code.
+import type { TraceSpan } from '@eshop/jaeger-query/span';
 
 /** `GET /api/config`: what the page shows beside the API's answers. */
 export interface StorefrontConfig {
@@ -59,23 +60,5 @@ export interface OrderTrace {
   spans: TraceSpan[];
 }
 
-export type SpanKind = 'server' | 'client' | 'producer' | 'consumer' | 'internal';
-
-/** One span as the page draws it. */
-export interface TraceSpan {
-  traceId: string;
-  spanId: string;
-  /** Its parent in the same trace; absent for a trace's root. */
-  parentSpanId?: string;
-  service: string;
-  name: string;
-  kind: SpanKind;
-  /** Microseconds since the epoch. */
-  startMicros: number;
-  durationMicros: number;
-  error: boolean;
-  /** The spans, in other traces or its own, it links to (a consumer's producer, in `link` mode). */
-  links: { traceId: string; spanId: string }[];
-  /** The attributes the page explains: `eshop.*`, the topic, the HTTP status, `error.type`. */
-  attributes: Record<string, string | number | boolean>;
-}
+/** One span as the page draws it, with only the attributes it explains: `eshop.*`, the topic, the HTTP status, `error.type`. */
+export type { TraceSpan };

@@ -9,7 +9,7 @@ import { assertProblem, send } from '@eshop/testing';
 import type { OrderRecord } from '../src/outbox';
 import type { OrderView, StorefrontConfig } from '../src/storefront-api';
 import { storefrontRoutes, type StorefrontDependencies } from '../src/storefront';
-import { normaliseTrace, TraceReader, type JaegerTrace } from '../src/traces';
+import { TraceReader } from '../src/traces';
 
 const ORDER: OrderRecord = {
   orderId: randomUUID(),
@@ -185,81 +185,5 @@ describe('the storefront API', () => {
       assert.equal(headers.get('x-content-type-options'), 'nosniff', path);
       assert.equal(headers.get('referrer-policy'), 'no-referrer', path);
     }
-  });
-});
-
-describe('normaliseTrace', () => {
-  const traceID = 'b'.repeat(32);
-  const span = (
-    spanID: string,
-    operationName: string,
-    processID: string,
-    [startTime, duration]: [number, number],
-    references: JaegerTrace['spans'][number]['references'],
-    tags: Record<string, string | number>,
-  ) => ({
-    traceID,
-    spanID,
-    operationName,
-    processID,
-    startTime,
-    duration,
-    references,
-    tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
-  });
-  const trace: JaegerTrace = {
-    traceID,
-    processes: { p1: { serviceName: 'kafka-consumer' }, p2: { serviceName: 'notification' } },
-    spans: [
-      span('c2', 'POST /sendEmail', 'p2', [2_000, 300], [{ refType: 'CHILD_OF', traceID, spanID: 'c1' }], {
-        'span.kind': 'server',
-        'http.response.status_code': 503,
-        'otel.status_code': 'ERROR',
-        'http.request.header.x-request-id': '["r-1"]',
-      }),
-      // In link mode: no parent, a link to the producer span of the checkout's trace.
-      span(
-        'c1',
-        'process orders',
-        'p1',
-        [1_000, 1_500],
-        [{ refType: 'FOLLOWS_FROM', traceID: 'a'.repeat(32), spanID: 'a1' }],
-        {
-          'span.kind': 'consumer',
-          'messaging.destination.name': 'orders',
-          'eshop.kafka.queue_time_ms': 12,
-        },
-      ),
-    ],
-  };
-
-  it('resolves services, kinds, parents and links, oldest first, with only the attributes the page explains', () => {
-    assert.deepEqual(normaliseTrace(trace), [
-      {
-        traceId: 'b'.repeat(32),
-        spanId: 'c1',
-        service: 'kafka-consumer',
-        name: 'process orders',
-        kind: 'consumer',
-        startMicros: 1_000,
-        durationMicros: 1_500,
-        error: false,
-        links: [{ traceId: 'a'.repeat(32), spanId: 'a1' }],
-        attributes: { 'messaging.destination.name': 'orders', 'eshop.kafka.queue_time_ms': 12 },
-      },
-      {
-        traceId: 'b'.repeat(32),
-        spanId: 'c2',
-        parentSpanId: 'c1',
-        service: 'notification',
-        name: 'POST /sendEmail',
-        kind: 'server',
-        startMicros: 2_000,
-        durationMicros: 300,
-        error: true,
-        links: [],
-        attributes: { 'http.response.status_code': 503 },
-      },
-    ]);
   });
 });

@@ -12,7 +12,7 @@ import {
 import { createNotificationClient } from '@eshop/notification/client';
 import { createApp } from './app';
 import { loadConfig } from './config';
-import { consumeOrders } from './consumer';
+import { consumeOrders } from './consume-orders';
 
 main(async () => {
   const config = loadConfig();

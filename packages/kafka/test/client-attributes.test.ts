@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientAttributes } from '../src/messaging';
+import { clientAttributes } from '../src/client-attributes';
 
 describe('clientAttributes', () => {
   it('names the client and its first bootstrap broker as server.address and server.port', () => {

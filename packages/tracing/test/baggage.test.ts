@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { BaggageAttributesProcessor } from '../src/processors';
+import { baggageAttributes } from '../src/sdk';
 
-describe('BaggageAttributesProcessor', () => {
+describe('baggageAttributes', () => {
   it('puts the named baggage entries, and only those, on every span started under them', async () => {
     const exporter = new InMemorySpanExporter();
     const provider = new TracerProvider({
-      spanProcessors: [new BaggageAttributesProcessor(['eshop.order.id']), new SimpleSpanProcessor({ exporter })],
+      spanProcessors: [baggageAttributes(['eshop.order.id']), new SimpleSpanProcessor({ exporter })],
     });
     const tracer = provider.getTracer('test');
     const baggage = propagation.createBaggage({

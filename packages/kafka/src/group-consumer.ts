@@ -2,7 +2,8 @@ import { context, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { logger } from '@eshop/logger';
 import type { Admin, Consumer, ConsumerConfig, Kafka, KafkaMessage } from 'kafkajs';
 import type { Source } from './dead-letters';
-import { clientAttributesOf, withMessagingContext } from './messaging';
+import { withMessagingContext } from '@eshop/tracing/messaging';
+import { clientAttributesOf } from './client-attributes';
 
 /** A consumer in its group, and whether it is in it now. */
 export interface GroupConsumer {
@@ -78,7 +79,7 @@ const RUN_OPTIONS = { autoCommit: true, partitionsConsumedConcurrently: 6 } as c
  * In both modes `handle` runs inside the message's own CONSUMER span, which the kafkajs instrumentation opens; the
  * trace context is never read here. In `link` mode the instrumentation runs the batch handler in the batch's `poll`
  * span, and its consumer hook hands over each message's `process` span (through the messaging context, see
- * ./messaging.ts): each message is handled with its own span active, so what it does (a call, a dead letter) hangs
+ * @eshop/tracing/messaging): each message is handled with its own span active, so what it does (a call, a dead letter) hangs
  * from that span, and several messages' work never hangs from the one `poll` span. A span made here instead would
  * be a second consumer span; the trace context re-extracted from the headers would replace the consumer span.
  */
