@@ -98,4 +98,6 @@ export const SHARED_ENV_NAMES = [
   'OTEL_TRACES_SAMPLER_ARG',
   'OTEL_LOG_LEVEL',
   'LOG_LEVEL',
+  // How long a stopping service lets its requests in flight finish (runService in @eshop/http).
+  'SHUTDOWN_DRAIN_MS',
 ] as const;

@@ -16,6 +16,7 @@ import {
 import { createHandler } from 'graphql-http/lib/use/express';
 import { orderSchema } from './api';
 import type { Checkout } from './checkout';
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from './idempotency';
 
 /**
  * The deepest selection a query may nest (`order { delivery { status } }` is 3), refused at validation beyond: more
@@ -34,7 +35,7 @@ export const schema = buildSchema(`
   }
 
   type Mutation {
-    "The same checkout as POST /checkout: reserve, charge, arrange the delivery, then publish OrderPlaced."
+    "The same checkout as POST /checkout: reserve, charge, arrange the delivery, then publish OrderPlaced. With an Idempotency-Key header, placed once per key."
     placeOrder(input: OrderInput!): PlacedOrder!
   }
 
@@ -91,6 +92,9 @@ export const schema = buildSchema(`
   }
 `);
 
+/** What a resolver reads of the HTTP request: the mutation honours `Idempotency-Key` as POST /checkout does. */
+type RequestContext = { idempotencyKey?: string };
+
 export interface GraphqlDependencies {
   checkout: Checkout;
   inventory: Pick<InventoryClient, 'catalog'>;
@@ -119,7 +123,7 @@ export function createGraphqlHandler({
       ]);
       return payment || shipment ? { id, payment, delivery: shipment } : null;
     },
-    placeOrder: async ({ input }: { input: unknown }) => {
+    placeOrder: async ({ input }: { input: unknown }, { idempotencyKey }: RequestContext) => {
       const order = orderSchema.safeParse(input);
       if (!order.success) {
         throw new GraphQLError('Invalid order', {
@@ -127,7 +131,7 @@ export function createGraphqlHandler({
         });
       }
       try {
-        return await checkout.place(order.data);
+        return await checkout.place(order.data, parseIdempotencyKey(idempotencyKey));
       } catch (error) {
         throw asGraphqlError(error);
       }
@@ -136,6 +140,7 @@ export function createGraphqlHandler({
   const handler = createHandler({
     schema,
     rootValue,
+    context: (req): RequestContext => ({ idempotencyKey: req.raw.get(IDEMPOTENCY_KEY_HEADER) }),
     parse: (source) => parse(source, { maxTokens: MAX_TOKENS }),
     validationRules: [maxDepth(MAX_DEPTH)],
   });
