@@ -66,6 +66,15 @@ async function checkoutsStarted(sinceMs: number): Promise<Set<string>> {
   );
 }
 
+/** One order placed: `sku`'s stock is `left` (one reservation), the order is charged, and e-mailed once. */
+async function assertPlacedOnce(placed: PlacedOrder, sku: string, left: number): Promise<void> {
+  assert.equal(await stockOf(sku), left, 'one reservation');
+  assert.equal(await statusAt('billing', placed.orderId), 'charged');
+  // Once its trace is whole, the e-mail is sent: a second one would have been by then.
+  await traceWithSpans(context.jaeger, placed.traceId, SPANS_PER_CHECKOUT);
+  assert.equal((await emailsFor(context.stack, placed.orderId)).length, 1, 'one e-mail');
+}
+
 const PLACE_ORDER = 'mutation ($input: OrderInput!) { placeOrder(input: $input) { orderId traceId total } }';
 
 describe('a checkout safe to retry', () => {
@@ -88,15 +97,7 @@ describe('a checkout safe to retry', () => {
     assert.equal(other.status, 422);
     assert.match(other.headers.get('content-type') ?? '', /^application\/problem\+json/);
 
-    assert.equal(await stockOf('SKU-5'), before - 7, 'one reservation');
-    assert.equal(await statusAt('billing', placed.orderId), 'charged');
-    await poll(
-      'the e-mail',
-      () => emailsFor(context.stack, placed.orderId),
-      (emails) => emails.length === 1,
-    );
-    await traceWithSpans(context.jaeger, placed.traceId, SPANS_PER_CHECKOUT);
-    assert.equal((await emailsFor(context.stack, placed.orderId)).length, 1, 'one e-mail');
+    await assertPlacedOnce(placed, 'SKU-5', before - 7);
   });
 
   it('does the same for the GraphQL mutation', async () => {
@@ -115,13 +116,7 @@ describe('a checkout safe to retry', () => {
     const other = await place({ input: { ...input, email: 'grace@example.com' } });
     assert.equal(other.errors?.[0]?.extensions.code, 'IDEMPOTENCY_KEY_REUSED');
 
-    assert.equal(await stockOf('SKU-5'), before - 3, 'one reservation');
-    assert.equal(await statusAt('billing', placed.orderId), 'charged');
-    await poll(
-      'the e-mail',
-      () => emailsFor(context.stack, placed.orderId),
-      (emails) => emails.length === 1,
-    );
+    await assertPlacedOnce(placed, 'SKU-5', before - 3);
   });
 
   it('SIGTERM during slow checkouts: each is answered, its trace is whole, eshop exits 0', async () => {
@@ -254,6 +249,21 @@ describe('a checkout safe to retry', () => {
       `eshop killed: ${placed.length + undone.length} checkouts reached inventory; ${placed.length} placed ` +
         `(${answered.length} answered 201, each charged, delivered and e-mailed once); ${undone.length} undone ` +
         `(no reservation, charge or delivery left) ${undoneWithin} ms after eshop was back; stock ${STOCK - placed.length}`,
+    );
+  });
+
+  it('eshop started while Kafka is away listens and takes checkouts; each is e-mailed once Kafka is back', async () => {
+    await context.stack.stopKafka();
+    await context.stack.stopService('eshop');
+    // Ready means ready for checkouts: it does not wait for the broker.
+    await context.stack.startService('eshop');
+    const placed = await checkout(context.stack, { email: 'ada@example.com', items: [{ sku: 'SKU-1', quantity: 1 }] });
+    await context.stack.startKafka();
+    await poll(
+      'the e-mail',
+      () => emailsFor(context.stack, placed.orderId),
+      (emails) => emails.length === 1,
+      90_000,
     );
   });
 });

@@ -146,7 +146,7 @@ export async function listen(app: Express, port: number): Promise<RunningServer>
 }
 
 /** How long a stopping service lets its requests in flight finish: longer than the slowest checkout. */
-export const drainEnv = { SHUTDOWN_DRAIN_MS: milliseconds(45_000) };
+const drainEnv = z.object({ SHUTDOWN_DRAIN_MS: milliseconds(45_000) });
 /** After the drain, how long the service's resources and the last span export may take before the process exits. */
 const RELEASE_MS = 10_000;
 
@@ -178,7 +178,7 @@ export async function runService(
   port: number,
   releaseResources: () => void | Promise<void> = () => {},
 ): Promise<RunningServer> {
-  const { SHUTDOWN_DRAIN_MS: drainMs } = parseEnv(z.object(drainEnv));
+  const { SHUTDOWN_DRAIN_MS: drainMs } = parseEnv(drainEnv);
   const running = await listen(app, port);
   logger.info({ port: running.port }, `${name} listening`);
   const stop = async (signal: NodeJS.Signals) => {

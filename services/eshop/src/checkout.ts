@@ -90,11 +90,11 @@ export class Checkout {
     return context.with(propagation.setBaggage(context.active(), baggage), async (): Promise<PlacedOrder> => {
       const { inventory, billing, delivery, outbox, orders } = this.services;
       const { journal, keys } = this;
-      // Written down before each call: once sent, a call may have done its work, answer or not.
-      journal.begin(orderId, 'inventory', () => {
-        if (key) keys.claim(key, order);
-      });
       try {
+        // Written down before each call: once sent, a call may have done its work, answer or not.
+        journal.begin(orderId, 'inventory', () => {
+          if (key) keys.claim(key, order);
+        });
         const reservation = await inventory.createOrder({ orderId, items: order.items });
         journal.step(orderId, 'billing');
         const payment = await billing.charge({ orderId, amount: reservation.total, currency: reservation.currency });

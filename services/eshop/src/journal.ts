@@ -20,6 +20,12 @@ export interface UndoRetry {
 const tracer = trace.getTracer('eshop');
 
 /**
+ * How long an undo under way keeps its checkout from being retried: far longer than three undo calls take, each
+ * bounded by its timeouts. A restart frees them all at once.
+ */
+const LEASE_MS = 120_000;
+
+/**
  * The checkout's steps, on disk: a checkout writes down each step before it calls the service (one transaction
  * per step), so that whatever happens to eshop, it knows what may have been done. A checkout ends in one of two
  * ways, and its row goes away when it does:
@@ -39,6 +45,7 @@ export class CheckoutJournal {
   private readonly due: StatementSync;
   private readonly later: StatementSync;
   private readonly abandon: StatementSync;
+  private readonly nextDue: StatementSync;
   private timer?: NodeJS.Timeout;
   /** When the timer fires. */
   private nextAt = 0;
@@ -71,9 +78,11 @@ export class CheckoutJournal {
       "SELECT order_id, steps, carrier, reason, attempts FROM checkouts WHERE state = 'undoing' AND next_try_at <= ?",
     );
     this.later = db.prepare('UPDATE checkouts SET attempts = ?, next_try_at = ? WHERE order_id = ?');
+    // Nothing is under way in a process that just started: every checkout left is due at once.
     this.abandon = db.prepare(
-      "UPDATE checkouts SET state = 'undoing', reason = 'eshop_restarted' WHERE state = 'running'",
+      "UPDATE checkouts SET reason = iif(state = 'running', 'eshop_restarted', reason), state = 'undoing', next_try_at = 0",
     );
+    this.nextDue = db.prepare("SELECT min(next_try_at) AS at FROM checkouts WHERE state = 'undoing'");
   }
 
   /** Writes down a new checkout and its first step, in the active trace context; `also` joins the transaction. */
@@ -117,7 +126,8 @@ export class CheckoutJournal {
 
   /**
    * At start: the checkouts an earlier run left running crashed before they were placed, so they are undone,
-   * with those whose undo was still being retried. `also` joins the transaction that marks them.
+   * with those whose undo was still being retried. `also` joins the transaction that marks them. Returns how
+   * many there are.
    */
   recover(also: () => void = () => {}): number {
     const abandoned = transaction(this.db, () => {
@@ -125,7 +135,7 @@ export class CheckoutJournal {
       also();
       return changes;
     });
-    if (abandoned > 0) logger.warn({ checkouts: abandoned }, 'undoing the checkouts an earlier run left unfinished');
+    if (abandoned > 0) logger.warn({ checkouts: abandoned }, 'undoing the checkouts an earlier run left undone');
     this.schedule(0);
     return abandoned;
   }
@@ -139,7 +149,7 @@ export class CheckoutJournal {
 
   /** Until when an undo under way holds its checkout: no retry starts on it before (it ends far sooner). */
   private lease(): number {
-    return Date.now() + this.retry.maxMs;
+    return Date.now() + LEASE_MS;
   }
 
   private steps(orderId: string): Step[] {
@@ -215,5 +225,8 @@ export class CheckoutJournal {
         this.undoSteps(orderId, steps, String(row.reason), Number(row.attempts)),
       );
     }
+    // Those held by an undo under way when this round started come back when their lease ends.
+    const next = this.nextDue.get()?.at;
+    if (typeof next === 'number') this.schedule(Math.max(next - Date.now(), 0));
   }
 }
