@@ -211,27 +211,31 @@ describe('a checkout safe to retry', () => {
       (sent) => answered.every(({ orderId }) => sent.has(orderId)),
       90_000,
     );
+    // Placed: e-mailed (every order this test places is e-mailed after it began). Undone: reached inventory, and
+    // not e-mailed. Polled until what the services hold agrees, or the bound is over.
     let placed: string[] = [];
     let undone: string[] = [];
-    const settled = async () => {
+    const leftOver = async (): Promise<string> => {
       const [started, sent, inStock] = await Promise.all([
         checkoutsStarted(since),
         emailsByOrder(context.stack),
         stockOf(sku),
       ]);
-      placed = [...started].filter((orderId) => sent.has(orderId));
+      placed = [...sent.values()].filter((email) => Date.parse(email.sentAt) >= since).map((email) => email.orderId);
       undone = [...started].filter((orderId) => !sent.has(orderId));
-      if (inStock !== STOCK - placed.length) return false;
+      if (inStock !== STOCK - placed.length) return `stock ${inStock} for ${placed.length} orders placed`;
       for (const orderId of undone) {
-        if ((await statusAt('billing', orderId)) === 'charged') return false;
-        if (['scheduled', 'dispatched'].includes((await statusAt('delivery', orderId)) ?? '')) return false;
+        const [payment, shipment] = await Promise.all([statusAt('billing', orderId), statusAt('delivery', orderId)]);
+        if (payment === 'charged') return `order ${orderId} not placed, but charged`;
+        if (shipment === 'scheduled' || shipment === 'dispatched')
+          return `order ${orderId} not placed, but ${shipment}`;
       }
-      return true;
+      return '';
     };
     await poll(
       'every checkout placed or undone',
-      settled,
-      (done) => done,
+      leftOver,
+      (left) => left === '',
       Math.max(backAt + UNDO_BOUND_MS - Date.now(), 0),
     );
     const undoneWithin = Date.now() - backAt;

@@ -34,7 +34,7 @@ const LEASE_MS = 120_000;
  *   until it succeeds; a call to undo that reaches a service which had done nothing is harmless (it answers
  *   2xx, and refuses the step if it arrives late).
  * At start, every row an earlier run left behind is a checkout that crashed before its event was stored: it is
- * undone, in its own trace, since no client was told it was placed.
+ * undone, in its checkout's trace, since no client was told it was placed.
  */
 export class CheckoutJournal {
   private readonly insert: StatementSync;
