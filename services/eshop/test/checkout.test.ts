@@ -397,4 +397,27 @@ describe('checkout after a crash', () => {
       await checkout.close();
     }
   });
+
+  it('finishes at the next start an undo that was still failing when eshop stopped', async () => {
+    const path = join(dir, 'undoing.db');
+    const stopped = fakes(path);
+    stopped.pending.refundFailures = Infinity;
+    stopped.fail.delivery = new UpstreamError('delivery', 'failed', 503, undefined, 'delivery answered 503');
+    const first = new Checkout(stopped);
+    const server = await serveWithSpans(createApp(first));
+    assertProblem(await send(`http://localhost:${server.port}`, '/checkout', { json: ORDER }), 503);
+    // Retried, and still failing, when eshop stops.
+    await until('a retry', () => stopped.calls.filter((call) => call === 'billing.refund').length >= 2);
+    await first.close();
+    await server.close();
+
+    const restarted = fakes(path);
+    const checkout = new Checkout(restarted);
+    assert.equal(checkout.recover(), 1);
+    await until('the undos', () => restarted.calls.length === 2);
+    assert.deepEqual(restarted.calls, ['billing.refund', 'inventory.releaseOrder']);
+    const left = restarted.db.prepare('SELECT count(*) AS left FROM checkouts');
+    await until('the checkout to be undone', () => Number(left.get()?.left) === 0);
+    await checkout.close();
+  });
 });
