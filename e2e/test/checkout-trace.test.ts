@@ -145,11 +145,11 @@ describe('one trace from checkout to e-mail (KAFKA_TRACE_MODE=parent)', () => {
     }
   });
 
-  it('places the demo order on GET /checkout, as a browser would', async () => {
+  it('places no order on GET /checkout, as a reload or a prefetch would send it: 405, Allow: POST', async () => {
     const response = await fetch(`${env.stack.url('eshop')}/checkout`);
-    assert.equal(response.status, 200);
-    const placed = (await response.json()) as PlacedOrder;
-    assertCheckoutShape(placed, await traceWithSpans(env.jaeger, placed.traceId, SPANS_PER_CHECKOUT));
+    assert.equal(response.status, 405);
+    assert.equal(response.headers.get('allow'), 'POST');
+    assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
   });
 
   it('keeps concurrent checkouts in separate traces', async () => {

@@ -75,8 +75,11 @@ export class ManagedProcess {
     return this.child.signalCode ? `signal ${this.child.signalCode}` : `exit code ${this.child.exitCode}`;
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
-  async stop(graceMs = 15_000): Promise<void> {
+  /**
+   * SIGTERM, then SIGKILL if it has not exited after `graceMs`: by default longer than a service takes to drain
+   * its requests in flight (SHUTDOWN_DRAIN_MS, 45 s) and export its last spans.
+   */
+  async stop(graceMs = 60_000): Promise<void> {
     this.stopAsked = true;
     if (!this.running) return;
     this.child.kill('SIGTERM');

@@ -105,4 +105,6 @@ export const SHARED_ENV_NAMES = [
   'OTEL_LOG_LEVEL',
   'LOG_LEVEL',
   'LISTEN_HOST',
+  // How long a stopping service lets its requests in flight finish (runService in @eshop/http).
+  'SHUTDOWN_DRAIN_MS',
 ] as const;

@@ -4,7 +4,7 @@ import { logger } from '@eshop/logger';
 
 /**
  * How a call to another service failed: it refused (4xx), failed (5xx, or the connection broke mid-way), timed
- * out, or could not be reached at all (nothing was sent, so nothing was done).
+ * out, or could not be reached at all (no attempt was sent, so nothing was done).
  */
 export type UpstreamFailure = 'refused' | 'failed' | 'timeout' | 'unreachable';
 
@@ -60,6 +60,12 @@ function proxyAnswer(error: AxiosError): boolean {
   return !/^application\/problem\+json\b/.test(String(headers?.['content-type'] ?? ''));
 }
 
+/**
+ * Where a call's config notes how an earlier attempt failed, when it may have reached the server: axios copies a
+ * config's own keys into each retry's.
+ */
+const EARLIER_FAILURE = 'eshop-earlier-failure';
+
 function failureOf(error: AxiosError): UpstreamFailure {
   const status = error.response?.status;
   // The proxy's gateway timeout: the call may have reached the service, which may still do the work.
@@ -67,6 +73,17 @@ function failureOf(error: AxiosError): UpstreamFailure {
   if (status) return status >= 500 ? 'failed' : 'refused';
   if (TIMEOUT_CODES.has(error.code ?? '')) return 'timeout';
   return NOT_SENT_CODES.has(error.code ?? '') ? 'unreachable' : 'failed';
+}
+
+/**
+ * How a call failed, all its attempts taken together: one that could not reach the server after an earlier one
+ * may have (a timeout, a 5xx) is not `unreachable`, since the earlier one may have done the work.
+ */
+function callFailureOf(error: AxiosError): UpstreamFailure {
+  const failure = failureOf(error);
+  const earlier = (error.config as Record<string, unknown> | undefined)?.[EARLIER_FAILURE] as
+    UpstreamFailure | undefined;
+  return failure === 'unreachable' && earlier ? earlier : failure;
 }
 
 /**
@@ -87,6 +104,9 @@ export function createJsonClient(
     // Each attempt has the full timeout, so a slow first attempt does not leave the retry no time at all.
     shouldResetTimeout: true,
     onRetry: (attempt, error, config) => {
+      const failure = failureOf(error);
+      const notes = config as Record<string, unknown>;
+      if (failure !== 'unreachable' && notes[EARLIER_FAILURE] === undefined) notes[EARLIER_FAILURE] = failure;
       logger.warn({ service, path: config.url, attempt, reason: error.code ?? error.response?.status }, 'retrying');
     },
   });
@@ -95,12 +115,12 @@ export function createJsonClient(
       return (await request).data;
     } catch (error) {
       if (!isAxiosError(error)) throw error;
-      const failure = failureOf(error);
+      const failure = callFailureOf(error);
       const status = error.response?.status ?? 0;
       const reason = status
         ? `answered ${status}`
         : failure === 'timeout'
-          ? `did not answer within ${timeoutMs} ms`
+          ? `did not answer within ${timeoutMs} ms${failureOf(error) === 'timeout' ? '' : `, then ${error.code}`}`
           : `did not answer (${error.code ?? error.message})`;
       const answered = status !== 0 && !proxyAnswer(error);
       const by = status !== 0 && !answered ? ' (a proxy, not the service)' : '';

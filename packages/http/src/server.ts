@@ -1,9 +1,11 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { milliseconds, parseEnv } from '@eshop/config';
 import { logger } from '@eshop/logger';
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import { z } from 'zod';
 import { asProblem, HttpError } from './problem';
 import { recordFailure } from '@eshop/tracing/spans';
 
@@ -114,7 +116,11 @@ const requireJsonBody: express.RequestHandler = (req, _res, next) => {
 export interface RunningServer {
   server: Server;
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops taking connections and waits up to `drainMs` for the requests in flight; rejects if some were still
+   * running then, once their connections are cut.
+   */
+  close(drainMs?: number): Promise<void>;
 }
 
 /**
@@ -125,23 +131,52 @@ export interface RunningServer {
 export const listenHost = (env: NodeJS.ProcessEnv = process.env): string => env.LISTEN_HOST || '127.0.0.1';
 
 /**
- * Listens on `port` (0 for any free port) of `host` and resolves once the server accepts connections. `close`
- * stops taking connections and waits for the requests in flight.
+ * Listens on `port` (0 for any free port) of `host` and resolves once the server accepts connections.
+ *
+ * `close` stops accepting, keep-alive connections included: idle ones are closed at once, and every answer from
+ * then on (to the requests in flight, and to any that arrive on a connection already open) says
+ * `Connection: close`, so that its client opens its next connection elsewhere.
  */
 export async function listen(app: Express, port: number, host = listenHost()): Promise<RunningServer> {
   const server = app.listen(port, host);
   await once(server, 'listening');
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  server.on('request', (_req, res: ServerResponse) => {
+    if (closing) res.setHeader('Connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: async () => {
+    close: async (drainMs = Infinity) => {
+      closing = true;
       const closed = once(server, 'close');
       server.close();
       server.closeIdleConnections();
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        closed.then(() => true),
+        new Promise<boolean>((resolve) => {
+          if (Number.isFinite(drainMs)) timer = setTimeout(() => resolve(false), drainMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (drained) return;
+      const cut = inFlight.size;
+      server.closeAllConnections();
       await closed;
+      throw new Error(`${cut} requests still running after ${drainMs} ms were cut`);
     },
   };
 }
+
+/** How long a stopping service lets its requests in flight finish: longer than the slowest checkout. */
+const drainEnv = z.object({ SHUTDOWN_DRAIN_MS: milliseconds(45_000) });
+/** After the drain, how long the service's resources and the last span export may take before the process exits. */
+const RELEASE_MS = 10_000;
 
 /**
  * Runs a service's start-up. A failure there (a bad variable, a port in use, an unreachable broker) is one
@@ -155,8 +190,15 @@ export function main(start: () => Promise<unknown>): void {
 }
 
 /**
- * Runs a service until SIGTERM or SIGINT, then stops accepting requests, lets the ones in flight finish and
- * releases the service's other resources. The tracing bootstrap exports the last spans once nothing is left.
+ * Runs a service until SIGTERM or SIGINT, then stops it gracefully:
+ * 1. it stops accepting requests, keep-alive connections included (see `listen`);
+ * 2. the requests in flight finish, for up to SHUTDOWN_DRAIN_MS (45 s by default, longer than the slowest
+ *    checkout); those still running then are cut;
+ * 3. the service's other resources are released (consumers leave their group, producers disconnect);
+ * 4. once nothing holds the event loop, the tracing bootstrap exports the last spans, and the process exits:
+ *    0, or 1 when requests had to be cut or a step failed. Whatever still holds the loop RELEASE_MS after the
+ *    drain is not going to let go: the process exits then.
+ * A second signal ends the process at once.
  */
 export async function runService(
   name: string,
@@ -164,14 +206,22 @@ export async function runService(
   port: number,
   releaseResources: () => void | Promise<void> = () => {},
 ): Promise<RunningServer> {
+  const { SHUTDOWN_DRAIN_MS: drainMs } = parseEnv(drainEnv);
   const running = await listen(app, port);
   logger.info({ host: listenHost(), port: running.port }, `${name} listening`);
   const stop = async (signal: NodeJS.Signals) => {
-    logger.info({ signal }, `${name} stopping`);
-    // Whatever still holds the event loop after this long is not going to let go.
-    setTimeout(() => process.exit(1), 10_000).unref();
-    await running.close();
+    logger.info({ signal, drainMs }, `${name} stopping: answering the requests in flight`);
+    setTimeout(() => {
+      logger.error(`${name} still holds resources ${RELEASE_MS} ms after draining; exiting`);
+      process.exit(process.exitCode ?? 1);
+    }, drainMs + RELEASE_MS).unref();
+    await running.close(drainMs).catch((error: unknown) => {
+      logger.error({ err: error }, `${name} did not drain in time`);
+      process.exitCode = 1;
+    });
     await releaseResources();
+    process.exitCode ??= 0;
+    logger.info(`${name} stopped`);
   };
   // A failed stop is logged and exits non-zero; left unhandled it would crash the process before the last spans
   // are exported.

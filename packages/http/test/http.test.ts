@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
@@ -183,5 +184,85 @@ describe('createJsonClient', () => {
     assert.equal(error.status, 0);
     assert.equal(error.failure, 'unreachable');
     assert.equal(error.answered, false);
+  });
+
+  it('does not call unreachable a call whose first attempt may have reached the server', async () => {
+    // The first attempt reaches the server, which stops listening and never answers; the retries are refused.
+    let reached = 0;
+    const vanishing = createServer(() => {
+      reached += 1;
+      vanishing.close();
+    });
+    await once(vanishing.listen(0), 'listening');
+    const { port } = vanishing.address() as AddressInfo;
+    const client = createJsonClient('test', `http://127.0.0.1:${port}`, { timeoutMs: 200, retries: 2 });
+    const error = await client.post('/x', {}, { idempotent: true }).catch((e: unknown) => e);
+    vanishing.closeAllConnections();
+    assert.equal(reached, 1);
+    assert.ok(error instanceof UpstreamError);
+    assert.equal(error.failure, 'timeout', error.message);
+    assert.match(error.message, /did not answer within 200 ms, then ECONNREFUSED/);
+  });
+});
+
+/** One request over `agent`, answered with its status, `Connection` header and body. */
+function get(port: number, path: string, agent: Agent): Promise<{ status: number; connection?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('listen: closing', () => {
+  /** A service whose `/slow` answers when told to. */
+  function slowApp() {
+    const waiting: (() => void)[] = [];
+    const routes = Router();
+    routes.get('/slow', async (_req, res) => {
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      res.json({ answered: true });
+    });
+    routes.get('/fast', (_req, res) => {
+      res.json({ answered: true });
+    });
+    return { app: createServiceApp({ routes }), waiting };
+  }
+
+  it('answers the requests in flight with Connection: close, closes idle keep-alive connections, takes no more', async () => {
+    const { app, waiting } = slowApp();
+    const server = await listen(app, 0);
+    // A keep-alive connection left idle, and a request in flight on another.
+    const idleAgent = new Agent({ keepAlive: true });
+    assert.equal((await get(server.port, '/fast', idleAgent)).connection, 'keep-alive');
+    const idle = Object.values(idleAgent.freeSockets).flat()[0]!;
+    const idleClosed = once(idle, 'close');
+    const busyAgent = new Agent({ keepAlive: true });
+    const slow = get(server.port, '/slow', busyAgent);
+    while (waiting.length === 0) await new Promise((resolve) => setImmediate(resolve));
+
+    const closed = server.close(5000);
+    await idleClosed;
+    await assert.rejects(get(server.port, '/fast', new Agent()), { code: 'ECONNREFUSED' });
+    waiting[0]();
+    const answer = await slow;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.connection, 'close');
+    await closed;
+    idleAgent.destroy();
+    busyAgent.destroy();
+  });
+
+  it('cuts what is still running after the drain time, and says so', async () => {
+    const { app, waiting } = slowApp();
+    const server = await listen(app, 0);
+    const slow = get(server.port, '/slow', new Agent()).catch((e: unknown) => e);
+    while (waiting.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await assert.rejects(server.close(100), /1 requests still running after 100 ms were cut/);
+    assert.ok((await slow) instanceof Error, 'the request was cut');
   });
 });

@@ -115,9 +115,10 @@ const START_RETRY = { firstMs: 500, maxMs: 10_000 };
  * Runs `attempt` until it succeeds, waiting longer after each failure (up to `START_RETRY.maxMs`) and logging
  * each. At start, Kafka may not be there yet (Kubernetes has no start order, and a broker restarts on its
  * own): a service that exited instead would be restarted later and later, in a crash loop, and be down all
- * that time. How long is too long is the orchestrator's to say (a startupProbe); until then this keeps trying.
+ * that time. How long is too long is the orchestrator's to say (a startupProbe); until then this keeps trying,
+ * or until `signal` aborts (the service is stopping), which rejects.
  */
-export async function retryAtStart<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+export async function retryAtStart<T>(what: string, attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let tries = 1, waitMs = START_RETRY.firstMs; ; tries++, waitMs = Math.min(waitMs * 2, START_RETRY.maxMs)) {
     try {
       return await attempt();
@@ -126,7 +127,7 @@ export async function retryAtStart<T>(what: string, attempt: () => Promise<T>): 
         { tries, retryInMs: waitMs, error: error instanceof Error ? error.message : String(error) },
         `Kafka: cannot ${what} yet; trying again`,
       );
-      await delay(waitMs);
+      await delay(waitMs, undefined, { signal });
     }
   }
 }

@@ -27,15 +27,6 @@ export const orderSchema = z.object({
 
 export type Order = z.infer<typeof orderSchema>;
 
-/** What `GET /checkout` places: the browser-friendly demo order. */
-export const DEMO_ORDER: Order = {
-  email: 'ada@example.com',
-  items: [
-    { sku: 'SKU-1', quantity: 2 },
-    { sku: 'SKU-3', quantity: 1 },
-  ],
-};
-
 export interface PlacedOrder {
   orderId: string;
   /** The checkout's trace: look it up in Jaeger, or run `pnpm trace <traceId>`. */

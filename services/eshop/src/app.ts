@@ -9,8 +9,9 @@ import {
 import { createServiceApp, fieldProblems, HttpError, validateBody } from '@eshop/http';
 import { logger } from '@eshop/logger';
 import { Router, type RequestHandler } from 'express';
-import { DEMO_ORDER, orderSchema, type Order } from './api';
+import { orderSchema, type Order } from './api';
 import type { Checkout } from './checkout';
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from './idempotency';
 
 export interface AppOptions {
   /** Whether a checkout may ask for faults with `x-fault` (FAULT_INJECTION_HEADER=enabled). */
@@ -30,10 +31,15 @@ export function createApp(
   const routes = Router();
   const faults = acceptFaultHeader(faultHeader);
   routes.post('/checkout', faults, validateBody(orderSchema), async (req, res) => {
-    res.status(201).json(await checkout.place(req.body as Order));
+    const key = parseIdempotencyKey(req.get(IDEMPOTENCY_KEY_HEADER));
+    res.status(201).json(await checkout.place(req.body as Order, key));
   });
-  routes.get('/checkout', faults, async (_req, res) => {
-    res.json(await checkout.place(DEMO_ORDER));
+  // A GET is safe: a reload or a prefetch must not place an order.
+  routes.get('/checkout', () => {
+    throw new HttpError(405, 'Method not allowed', {
+      detail: 'GET /checkout places no order: POST the order as JSON',
+      headers: { Allow: 'POST' },
+    });
   });
   if (graphql) routes.post('/graphql', faults, ...graphql);
   if (storefront) routes.use(storefront);

@@ -20,11 +20,19 @@ export const envSchema = z.object({
    */
   PUBLISH_TIMEOUT_MS: milliseconds(3000).pipe(z.number().min(1)),
   /**
-   * The SQLite file of the outbox: accepted orders' events until the broker has them. Keep it across restarts
-   * (a volume, a PersistentVolumeClaim), or an accepted order whose event was not sent yet is never e-mailed.
-   * `pnpm start` puts it in its run folder.
+   * eshop's SQLite file: the outbox (accepted orders' events until the broker has them), the checkouts under way
+   * and their steps, the Idempotency-Keys' answers, and the order page's records. Keep it across restarts (a
+   * volume, a PersistentVolumeClaim), or an accepted order whose event was not sent yet is never e-mailed, and a
+   * checkout cut short by a crash is never undone. `pnpm start` puts it in its run folder.
    */
   OUTBOX_DB: dataFile('outbox.db'),
+  /** How long a checkout's answer is kept for its Idempotency-Key; a repeat after that places a new order. */
+  IDEMPOTENCY_RETENTION_MS: milliseconds(24 * 60 * 60 * 1000).pipe(z.number().min(1)),
+  /**
+   * The longest wait between two tries of an undo that failed (they start at 1 s and double): with the service
+   * back, a failed checkout's reservation, charge or delivery is undone within this, plus one call.
+   */
+  UNDO_RETRY_MAX_MS: milliseconds(10_000).pipe(z.number().min(1000)),
   /** Jaeger's query API, from which the order page's API reads the order's trace. */
   JAEGER_QUERY_URL: httpUrl('http://localhost:16686'),
   /**

@@ -21,6 +21,7 @@ import { Parser } from 'graphql/language/parser';
 import { createHandler } from 'graphql-http/lib/use/express';
 import { orderSchema } from './api';
 import type { Checkout } from './checkout';
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from './idempotency';
 
 /**
  * The deepest selection a query may nest (`order { delivery { status } }` is 3), refused at validation beyond: more
@@ -43,7 +44,7 @@ export const schema = buildSchema(`
   }
 
   type Mutation {
-    "The same checkout as POST /checkout: reserve, charge, arrange the delivery, then publish OrderPlaced."
+    "The same checkout as POST /checkout: reserve, charge, arrange the delivery, then publish OrderPlaced. With an Idempotency-Key header, placed once per key."
     placeOrder(input: OrderInput!): PlacedOrder!
   }
 
@@ -93,12 +94,15 @@ export const schema = buildSchema(`
 
   type Delivery {
     deliveryId: ID!
-    "scheduled, then dispatched once the order's event came through Kafka."
+    "scheduled, then dispatched once the order's event came through Kafka; cancelled when its checkout was undone."
     status: String!
     estimatedDelivery: String!
     dispatchedAt: String
   }
 `);
+
+/** What a resolver reads of the HTTP request: the mutation honours `Idempotency-Key` as POST /checkout does. */
+type RequestContext = { idempotencyKey?: string };
 
 export interface GraphqlDependencies {
   checkout: Checkout;
@@ -128,7 +132,7 @@ export function createGraphqlHandler({
       ]);
       return payment || shipment ? { id, payment, delivery: shipment } : null;
     },
-    placeOrder: async ({ input }: { input: unknown }) => {
+    placeOrder: async ({ input }: { input: unknown }, { idempotencyKey }: RequestContext) => {
       const order = orderSchema.safeParse(input);
       if (!order.success) {
         throw new GraphQLError('Invalid order', {
@@ -136,7 +140,7 @@ export function createGraphqlHandler({
         });
       }
       try {
-        return await checkout.place(order.data);
+        return await checkout.place(order.data, parseIdempotencyKey(idempotencyKey));
       } catch (error) {
         throw asGraphqlError(error);
       }
@@ -145,6 +149,7 @@ export function createGraphqlHandler({
   const handler = createHandler({
     schema,
     rootValue,
+    context: (req): RequestContext => ({ idempotencyKey: req.raw.get(IDEMPOTENCY_KEY_HEADER) }),
     parse: parseWithoutLiterals,
     validationRules: (_req, _args, specifiedRules) =>
       [

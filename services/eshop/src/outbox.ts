@@ -1,10 +1,10 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { setTimeout as delay } from 'node:timers/promises';
-import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { openDataFile } from '@eshop/config';
-import { ORDERS_TOPIC, type OrderItem, type OrderPlaced } from '@eshop/events';
+import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { ORDERS_TOPIC, type OrderPlaced } from '@eshop/events';
 import { logger } from '@eshop/logger';
 import type { Producer } from 'kafkajs';
+import { transaction } from './store';
 
 /** How many stored events one round sends at once. */
 const BATCH = 200;
@@ -17,19 +17,6 @@ interface Row {
   event: string;
   /** The checkout's trace context, as the propagators write it: `traceparent`, baggage, B3, `x-request-id`. */
   carrier: Record<string, string>;
-}
-
-/** What eshop remembers of an order it accepted, for the order page: no e-mail address, that is personal data. */
-export interface OrderRecord {
-  orderId: string;
-  /** The checkout's trace. */
-  traceId: string;
-  items: OrderItem[];
-  total: number;
-  currency: string;
-  placedAt: string;
-  /** When every in-sync replica of `orders` had the event; undefined while it waits in the outbox. */
-  publishedAt?: string;
 }
 
 /**
@@ -46,82 +33,57 @@ export interface OrderRecord {
  * PRODUCER span is a child of the checkout's span, and the message carries the checkout's baggage, however late
  * it is sent.
  *
- * Beside the events, the same file keeps a record of every order accepted, written in the same transaction as
- * its event and marked when Kafka has the event: what the order page's API tells about the order's first steps.
+ * It only sends: what else is known of an order (its record for the order page, its checkout's steps) lives in
+ * the same SQLite file, written in the same transaction as its event by the checkout.
  */
 export class OrderOutbox {
-  private readonly db: DatabaseSync;
   private readonly insert: StatementSync;
   private readonly oldest: StatementSync;
   private readonly remove: StatementSync;
   private readonly count: StatementSync;
-  private readonly record: StatementSync;
-  private readonly published: StatementSync;
-  private readonly byOrder: StatementSync;
   private readonly stopping = new AbortController();
+  private started = false;
   private sending?: Promise<void>;
   private addedWhileSending = false;
 
+  /**
+   * `db` is eshop's SQLite file (openDataFile: each commit is on disk before it returns, and so before the
+   * checkout answers 201); `onPublished` is told, in the transaction that forgets them, which orders' events
+   * the broker acknowledged. Nothing is sent before `start`.
+   */
   constructor(
-    path: string,
+    private readonly db: DatabaseSync,
     private readonly producer: Producer,
+    private readonly onPublished: (orderIds: string[], at: string) => void = () => {},
   ) {
-    // A commit is on disk before `add` returns, and so before the checkout answers 201.
-    this.db = openDataFile(
-      path,
-      `CREATE TABLE IF NOT EXISTS outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        order_id TEXT NOT NULL,
-        event TEXT NOT NULL,
-        carrier TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS orders (
-        order_id TEXT PRIMARY KEY,
-        trace_id TEXT NOT NULL,
-        items TEXT NOT NULL,
-        total REAL NOT NULL,
-        currency TEXT NOT NULL,
-        placed_at TEXT NOT NULL,
-        published_at TEXT
-      )`,
-    );
+    db.exec(`CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      order_id TEXT NOT NULL,
+      event TEXT NOT NULL,
+      carrier TEXT NOT NULL
+    )`);
     this.insert = this.db.prepare('INSERT INTO outbox (order_id, event, carrier) VALUES (?, ?, ?)');
     this.oldest = this.db.prepare('SELECT seq, order_id, event, carrier FROM outbox ORDER BY seq LIMIT ?');
     this.remove = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
     this.count = this.db.prepare('SELECT count(*) AS count FROM outbox');
-    this.record = this.db.prepare(
-      'INSERT INTO orders (order_id, trace_id, items, total, currency, placed_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.published = this.db.prepare('UPDATE orders SET published_at = ? WHERE order_id = ?');
-    this.byOrder = this.db.prepare('SELECT * FROM orders WHERE order_id = ?');
   }
 
-  /** Stores the event with the active trace context, then has it sent. Once this returns, the event is safe. */
+  /**
+   * Stores the event with the active trace context, then has it sent. Once this returns, the event is safe; in
+   * a transaction of the caller's, once that commits. It is sent on the next turn of the event loop, so never
+   * before that commit.
+   */
   add(event: OrderPlaced): void {
     const carrier: Record<string, string> = {};
     propagation.inject(context.active(), carrier);
-    const traceId = trace.getSpanContext(context.active())?.traceId ?? '';
-    this.transaction(() => {
-      this.insert.run(event.orderId, JSON.stringify(event), JSON.stringify(carrier));
-      const { orderId, items, total, currency, placedAt } = event;
-      this.record.run(orderId, traceId, JSON.stringify(items), total, currency, placedAt);
-    });
-    this.send();
+    transaction(this.db, () => this.insert.run(event.orderId, JSON.stringify(event), JSON.stringify(carrier)));
+    setImmediate(() => this.send());
   }
 
-  /** The record of an accepted order, or undefined for an order id this outbox never took. */
-  order(orderId: string): OrderRecord | undefined {
-    const row = this.byOrder.get(orderId);
-    if (!row) return undefined;
-    return {
-      orderId: String(row.order_id),
-      traceId: String(row.trace_id),
-      items: JSON.parse(String(row.items)) as OrderItem[],
-      total: Number(row.total),
-      currency: String(row.currency),
-      placedAt: String(row.placed_at),
-      ...(row.published_at === null ? {} : { publishedAt: String(row.published_at) }),
-    };
+  /** Sends what an earlier run left, and from now on whatever is added: once the broker can be reached. */
+  start(): void {
+    this.started = true;
+    this.send();
   }
 
   /** How many events wait for the broker. */
@@ -130,7 +92,8 @@ export class OrderOutbox {
   }
 
   /** Sends whatever is stored: after each `add`, and at start for what an earlier run left. */
-  send(): void {
+  private send(): void {
+    if (!this.started || this.stopping.signal.aborted) return;
     if (this.sending) {
       this.addedWhileSending = true;
       return;
@@ -146,11 +109,10 @@ export class OrderOutbox {
       });
   }
 
-  /** Lets the round in flight finish, then closes the file; what is left is sent at the next start. */
+  /** Lets the round in flight finish; what is left is sent at the next start. */
   async close(): Promise<void> {
     this.stopping.abort();
     await this.sending;
-    this.db.close();
   }
 
   private async sendAll(): Promise<void> {
@@ -186,29 +148,15 @@ export class OrderOutbox {
     );
   }
 
-  /**
-   * Removes the events the broker acknowledged and marks their orders published, in one transaction: one write
-   * to disk per round, not per event.
-   */
+  /** Removes the events the broker acknowledged, in one transaction: one write to disk per round, not per event. */
   private forget(rows: Row[]): void {
     if (rows.length === 0) return;
-    const now = new Date().toISOString();
-    this.transaction(() => {
-      for (const row of rows) {
-        this.remove.run(row.seq);
-        this.published.run(now, row.orderId);
-      }
+    transaction(this.db, () => {
+      for (const row of rows) this.remove.run(row.seq);
+      this.onPublished(
+        rows.map((row) => row.orderId),
+        new Date().toISOString(),
+      );
     });
-  }
-
-  private transaction(write: () => void): void {
-    this.db.exec('BEGIN');
-    try {
-      write();
-      this.db.exec('COMMIT');
-    } catch (error) {
-      this.db.exec('ROLLBACK');
-      throw error;
-    }
   }
 }

@@ -22,13 +22,7 @@ export interface FaultOption {
 }
 
 /** `GET /api/catalog`: inventory's catalog, as it is now. */
-export interface Product {
-  sku: string;
-  name: string;
-  unitPrice: number;
-  currency: string;
-  inStock: number;
-}
+export type { CatalogEntry as Product } from '@eshop/inventory/client';
 
 /**
  * What eshop knows of an order, in order: `accepted` (stock reserved, paid, delivery arranged, and the event

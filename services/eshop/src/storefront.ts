@@ -6,7 +6,7 @@ import type { InventoryClient } from '@eshop/inventory/client';
 import type { NotificationClient } from '@eshop/notification/client';
 import express, { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
-import type { OrderRecord } from './outbox';
+import type { OrderRecord } from './orders';
 import type { OrderStatus, OrderTrace, OrderView, StorefrontConfig } from './storefront-api';
 import type { TraceReader } from './traces';
 
@@ -15,7 +15,7 @@ const PAGES_DIR = join(__dirname, '..', '..', 'web');
 const SCRIPTS_DIR = join(__dirname, '..', 'web');
 
 export interface StorefrontDependencies {
-  /** eshop's own record of the orders it accepted (the outbox). */
+  /** eshop's own record of the orders it accepted (`OrderRecords`). */
   orders: { order(orderId: string): OrderRecord | undefined };
   inventory: Pick<InventoryClient, 'catalog'>;
   notification: Pick<NotificationClient, 'emails'>;

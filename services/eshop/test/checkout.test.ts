@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { OrderPlaced } from '@eshop/events';
@@ -13,12 +17,16 @@ const ORDER = { email: 'ada@example.com', items: [{ sku: 'SKU-1', quantity: 2 }]
 
 type Failure = Error | undefined;
 
-/** In-memory inventory, billing, delivery and outbox that log every call and fail when told to. */
-function fakes() {
+/**
+ * In-memory inventory, billing, delivery and outbox that log every call and fail when told to (`refund` fails
+ * `refundFailures` times), beside eshop's SQLite file at `db` (in memory unless told).
+ */
+function fakes(db = ':memory:') {
   const calls: string[] = [];
   const faultsSeen: unknown[] = [];
   const stored: OrderPlaced[] = [];
   const fail: { inventory?: Failure; billing?: Failure; delivery?: Failure; outbox?: Failure } = {};
+  const pending = { charge: undefined as Promise<never> | undefined, refundFailures: 0 };
   // Fails by rejecting, never by throwing, as a real client does.
   const run = <T>(name: string, failure: Failure, result: T): Promise<T> => {
     calls.push(name);
@@ -38,8 +46,13 @@ function fakes() {
   } satisfies CheckoutDependencies['inventory'];
   const billing = {
     charge: ({ orderId, amount, currency }) =>
+      pending.charge ??
       run('billing.charge', fail.billing, { paymentId: 'p', orderId, amount, currency, status: 'charged' as const }),
-    refund: (orderId) => run('billing.refund', undefined, { orderId, status: 'refunded' as const }),
+    refund: (orderId) =>
+      run('billing.refund', pending.refundFailures-- > 0 ? new Error('billing away') : undefined, {
+        orderId,
+        status: 'refunded' as const,
+      }),
   } satisfies CheckoutDependencies['billing'];
   const delivery = {
     arrangeDelivery: ({ orderId }) =>
@@ -60,7 +73,31 @@ function fakes() {
       stored.push(event);
     },
   };
-  return { calls, faultsSeen, stored, fail, inventory, billing, delivery, outbox };
+  const orders = { add: () => {} };
+  return {
+    calls,
+    faultsSeen,
+    stored,
+    fail,
+    pending,
+    inventory,
+    billing,
+    delivery,
+    outbox,
+    orders,
+    db: new DatabaseSync(db),
+    idempotencyRetentionMs: 60_000,
+    undoRetry: { firstMs: 10, maxMs: 50 },
+  };
+}
+
+/** Polls `check` until it holds, for up to five seconds. */
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 const refused = (service: string, status: number, title: string) =>
@@ -89,6 +126,7 @@ describe('checkout', () => {
     services.calls.length = 0;
     services.faultsSeen.length = 0;
     services.stored.length = 0;
+    services.pending.refundFailures = 0;
     for (const key of Object.keys(services.fail) as (keyof typeof services.fail)[]) delete services.fail[key];
     spans.reset();
   });
@@ -245,6 +283,69 @@ describe('checkout', () => {
     assert.equal(services.stored.length, 0);
   });
 
+  it('answers GET /checkout 405, Allow: POST, and places nothing', async () => {
+    const response = await send(url(), '/checkout');
+    assertProblem(response, 405);
+    assert.equal(response.headers.get('allow'), 'POST');
+    assert.deepEqual(services.calls, []);
+  });
+
+  it('places an order once per Idempotency-Key: a repeat, in sequence or at once, gets the first answer', async () => {
+    const key = { 'idempotency-key': '"key-1"' };
+    const [first, concurrent] = await Promise.all([
+      send(url(), '/checkout', { json: ORDER, headers: key }),
+      send(url(), '/checkout', { json: ORDER, headers: key }),
+    ]);
+    const later = await send(url(), '/checkout', { json: ORDER, headers: key });
+    assert.equal(first.status, 201);
+    for (const repeat of [concurrent, later]) {
+      assert.equal(repeat.status, 201);
+      assert.deepEqual(repeat.body, first.body);
+    }
+    assert.equal(services.stored.length, 1, 'one order');
+    assert.equal(services.calls.filter((call) => call === 'billing.charge').length, 1, 'one charge');
+    const replayed = spans.spans().filter((span) => span.attributes['eshop.idempotency.replayed'] === true);
+    assert.equal(replayed.length, 2);
+
+    const other = await send(url(), '/checkout', { json: { ...ORDER, email: 'grace@example.com' }, headers: key });
+    assertProblem(other, 422, 'headers.idempotency-key');
+    assert.equal(services.stored.length, 1);
+  });
+
+  it('replays a refusal for its key, but runs a checkout that failed for want of a service again', async () => {
+    services.fail.billing = refused('billing', 402, 'Payment declined');
+    const declined = { 'idempotency-key': 'declined' };
+    assertProblem(await send(url(), '/checkout', { json: ORDER, headers: declined }), 402);
+    delete services.fail.billing;
+    assertProblem(await send(url(), '/checkout', { json: ORDER, headers: declined }), 402);
+    assert.equal(services.calls.filter((call) => call === 'billing.charge').length, 1);
+
+    services.fail.delivery = new UpstreamError('delivery', 'timeout', 0, undefined, 'delivery timed out');
+    const unavailable = { 'idempotency-key': 'unavailable' };
+    assertProblem(await send(url(), '/checkout', { json: ORDER, headers: unavailable }), 503);
+    delete services.fail.delivery;
+    assert.equal((await send(url(), '/checkout', { json: ORDER, headers: unavailable })).status, 201);
+  });
+
+  it('refuses an Idempotency-Key that is empty or too long', async () => {
+    for (const key of ['""', 'k'.repeat(256)]) {
+      const response = await send(url(), '/checkout', { json: ORDER, headers: { 'idempotency-key': key } });
+      assertProblem(response, 400, 'headers.idempotency-key');
+    }
+    assert.deepEqual(services.calls, []);
+  });
+
+  it('tries an undo that failed again until it succeeds', async () => {
+    services.pending.refundFailures = 2;
+    services.fail.delivery = new UpstreamError('delivery', 'failed', 503, undefined, 'delivery answered 503');
+    assertProblem(await send(url(), '/checkout', { json: ORDER }), 503);
+    await until('the refund', () => services.calls.filter((call) => call === 'billing.refund').length === 3);
+    const undo = services.db.prepare('SELECT count(*) AS left FROM checkouts');
+    await until('the checkout to be undone', () => Number(undo.get()?.left) === 0);
+    const failed = compensations().filter((span) => span.status.code === SpanStatusCode.ERROR);
+    assert.equal(failed.length, 2);
+  });
+
   it('carries x-fault to every call as baggage, and notes it on the checkout span', async () => {
     await send(url(), '/checkout', { json: ORDER, headers: { 'x-fault': 'delivery-slow=10' } });
     assert.deepEqual(services.faultsSeen, Array(4).fill({ 'delivery-slow': 10 }));
@@ -273,5 +374,65 @@ describe('checkout with per-request faults disabled', () => {
     });
     assert.equal(response.status, 201);
     assert.deepEqual(services.faultsSeen[0], {});
+  });
+});
+
+describe('checkout after a crash', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'eshop-checkout-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('undoes, at the next start, every step a checkout cut short had begun, and frees its key', async () => {
+    const path = join(dir, 'eshop.db');
+    const crashed = fakes(path);
+    // The charge is sent and never answered: then eshop dies.
+    crashed.pending.charge = new Promise<never>(() => {});
+    const key = { 'idempotency-key': 'crashed' };
+    const server = await serveWithSpans(createApp(new Checkout(crashed)));
+    const cutShort = send(`http://localhost:${server.port}`, '/checkout', { json: ORDER, headers: key }).catch(
+      () => undefined,
+    );
+    await until('the charge', () => crashed.pending.charge !== undefined && crashed.calls.length === 1);
+    await server.close();
+    await cutShort;
+
+    const restarted = fakes(path);
+    const checkout = new Checkout(restarted);
+    assert.equal(checkout.recover(), 1, 'one checkout left unfinished');
+    await until('both undos', () => restarted.calls.length === 2);
+    assert.deepEqual(restarted.calls.toSorted(), ['billing.refund', 'inventory.releaseOrder']);
+    const again = await serveWithSpans(createApp(checkout));
+    try {
+      const response = await send(`http://localhost:${again.port}`, '/checkout', { json: ORDER, headers: key });
+      assert.equal(response.status, 201, 'the key runs a new checkout');
+    } finally {
+      await again.close();
+      await checkout.close();
+    }
+  });
+
+  it('finishes at the next start an undo that was still failing when eshop stopped', async () => {
+    const path = join(dir, 'undoing.db');
+    const stopped = fakes(path);
+    stopped.pending.refundFailures = Infinity;
+    stopped.fail.delivery = new UpstreamError('delivery', 'failed', 503, undefined, 'delivery answered 503');
+    const first = new Checkout(stopped);
+    const server = await serveWithSpans(createApp(first));
+    assertProblem(await send(`http://localhost:${server.port}`, '/checkout', { json: ORDER }), 503);
+    // Retried, and still failing, when eshop stops.
+    await until('a retry', () => stopped.calls.filter((call) => call === 'billing.refund').length >= 2);
+    await first.close();
+    await server.close();
+
+    const restarted = fakes(path);
+    const checkout = new Checkout(restarted);
+    assert.equal(checkout.recover(), 1);
+    await until('the undos', () => restarted.calls.length === 2);
+    assert.deepEqual(restarted.calls, ['billing.refund', 'inventory.releaseOrder']);
+    const left = restarted.db.prepare('SELECT count(*) AS left FROM checkouts');
+    await until('the checkout to be undone', () => Number(left.get()?.left) === 0);
+    await checkout.close();
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { OrderPlaced } from '@eshop/events';
 import { UpstreamError, type RunningServer } from '@eshop/http';
@@ -53,6 +54,10 @@ function fakes() {
       cancelDelivery: (orderId) => Promise.resolve({ orderId, status: 'cancelled' as const }),
     },
     outbox: { add: (event: OrderPlaced) => void stored.push(event) },
+    orders: { add: () => {} },
+    db: new DatabaseSync(':memory:'),
+    idempotencyRetentionMs: 60_000,
+    undoRetry: { firstMs: 10, maxMs: 100 },
   } satisfies CheckoutDependencies;
   const queries = {
     inventory: {
@@ -101,6 +106,22 @@ describe('POST /graphql', () => {
       services.stored.map((event) => event.orderId),
       [placed.orderId],
     );
+  });
+
+  it('places an order once per Idempotency-Key, and refuses the key with another order', async () => {
+    const key = { 'idempotency-key': '"graphql-key-1"' };
+    const [first, again] = await Promise.all([
+      graphql(PLACE_ORDER, { input: ORDER }, key),
+      graphql(PLACE_ORDER, { input: ORDER }, key),
+    ]);
+    const later = await graphql(PLACE_ORDER, { input: ORDER }, key);
+    assert.equal(services.stored.length, 1, 'one order');
+    assert.deepEqual(again.body.data, first.body.data);
+    assert.deepEqual(later.body.data, first.body.data);
+    const other = await graphql(PLACE_ORDER, { input: { ...ORDER, email: 'grace@example.com' } }, key);
+    assert.equal(other.body.errors?.[0]?.extensions?.code, 'IDEMPOTENCY_KEY_REUSED');
+    assert.equal(other.body.errors?.[0]?.extensions?.status, 422);
+    assert.equal(services.stored.length, 1);
   });
 
   it('answers the catalog, and an order billing knows (delivery does not), and null for an unknown one', async () => {

@@ -7,6 +7,8 @@ import { context, trace } from '@opentelemetry/api';
 import type { OrderPlaced } from '@eshop/events';
 import { recordSpans } from '@eshop/testing';
 import type { Producer, ProducerRecord } from 'kafkajs';
+import { openDataFile } from '@eshop/config';
+import { OrderRecords } from '../src/orders';
 import { OrderOutbox } from '../src/outbox';
 
 const EVENT: OrderPlaced = {
@@ -59,7 +61,8 @@ describe('OrderOutbox', () => {
 
   it("sends an event in its checkout's trace context, keyed by order id, and then forgets it", async () => {
     const { state, producer: kafka } = producer();
-    const outbox = new OrderOutbox(join(dir, 'sent.db'), kafka);
+    const outbox = new OrderOutbox(openDataFile(join(dir, 'sent.db'), ''), kafka);
+    outbox.start();
     const checkout = trace.getTracer('test').startActiveSpan('POST /checkout', (span) => {
       outbox.add(EVENT);
       span.end();
@@ -75,20 +78,20 @@ describe('OrderOutbox', () => {
     await outbox.close();
   });
 
-  it("records the order with its checkout's trace, and when Kafka had its event", async () => {
+  it('tells which orders Kafka took, so that their records say when', async () => {
     const { state, producer: kafka } = producer();
     state.down = true;
-    const outbox = new OrderOutbox(join(dir, 'record.db'), kafka);
-    const traceId = trace.getTracer('test').startActiveSpan('POST /checkout', (span) => {
-      outbox.add(EVENT);
-      span.end();
-      return span.spanContext().traceId;
-    });
+    const db = openDataFile(join(dir, 'record.db'), '');
+    const orders = new OrderRecords(db);
+    const outbox = new OrderOutbox(db, kafka, (orderIds, at) => orders.published(orderIds, at));
+    outbox.start();
+    outbox.add(EVENT);
+    orders.add(EVENT, 'trace-1');
     const { email: _personal, type: _type, ...recorded } = EVENT;
-    assert.deepEqual(outbox.order(EVENT.orderId), { ...recorded, traceId });
-    assert.equal(outbox.order('another-order'), undefined);
+    assert.deepEqual(orders.order(EVENT.orderId), { ...recorded, traceId: 'trace-1' });
+    assert.equal(orders.order('another-order'), undefined);
     state.down = false;
-    await until('the event to be sent', () => outbox.order(EVENT.orderId)?.publishedAt !== undefined);
+    await until('the event to be sent', () => orders.order(EVENT.orderId)?.publishedAt !== undefined);
     assert.equal(outbox.pending, 0);
     await outbox.close();
   });
@@ -97,16 +100,17 @@ describe('OrderOutbox', () => {
     const path = join(dir, 'kept.db');
     const first = producer();
     first.state.down = true;
-    const before = new OrderOutbox(path, first.producer);
+    const before = new OrderOutbox(openDataFile(path, ''), first.producer);
+    before.start();
     before.add(EVENT);
     before.add({ ...EVENT, orderId: 'order-2' });
     await before.close();
 
     const second = producer();
     second.state.down = true;
-    const after = new OrderOutbox(path, second.producer);
+    const after = new OrderOutbox(openDataFile(path, ''), second.producer);
     assert.equal(after.pending, 2, 'both events survived the restart');
-    after.send();
+    after.start();
     second.state.down = false;
     await until('both sends', () => second.state.taken.length === 2);
     assert.deepEqual(

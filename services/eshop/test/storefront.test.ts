@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createServiceApp, listen, type RunningServer } from '@eshop/http';
 import { createNotificationClient, type SentEmail } from '@eshop/notification/client';
 import { assertProblem, send } from '@eshop/testing';
-import type { OrderRecord } from '../src/outbox';
+import type { OrderRecord } from '../src/orders';
 import type { OrderView, StorefrontConfig } from '../src/storefront-api';
 import { storefrontRoutes, type StorefrontDependencies } from '../src/storefront';
 import { TraceReader } from '../src/traces';
