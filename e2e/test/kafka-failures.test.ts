@@ -195,8 +195,9 @@ describe('kafka-consumer against a real broker', () => {
 
   describe('with a notification that fails on request', () => {
     /**
-     * Stands between kafka-consumer and notification: answers an order's scripted failures ('no answer' drops
-     * the connection), then passes its requests on, trace headers included, to the real notification.
+     * Stands between kafka-consumer and notification: answers an order's scripted failures as notification itself
+     * would, in problem+json ('no answer' drops the connection; a bare 5xx would be a proxy's, retried without
+     * end), then passes its requests on, trace headers included, to the real notification.
      */
     const failures = new Map<string, (number | 'no answer')[]>();
     const attempts = new Map<string, number>();
@@ -208,7 +209,9 @@ describe('kafka-consumer against a real broker', () => {
         const failure = failures.get(String(orderId))?.shift();
         if (failure === 'no answer') return void request.socket.destroy();
         if (failure !== undefined)
-          return void response.writeHead(failure, { 'content-type': 'application/json' }).end('{}');
+          return void response
+            .writeHead(failure, { 'content-type': 'application/problem+json' })
+            .end(JSON.stringify({ title: 'Scripted failure', status: failure }));
         const { host: _host, connection: _connection, 'content-length': _length, ...headers } = request.headers;
         const upstream = await fetch(`${context.stack.url('notification')}${request.url}`, {
           method: request.method,
