@@ -1,7 +1,7 @@
 // `pnpm kube up`: a single-node Kubernetes built here, with k8s/ applied and every pod ready.
 // `pnpm kube down`: stops it and removes everything it made. `pnpm kube kubectl <args>`: kubectl against it.
 import { spawnSync } from 'node:child_process';
-import { ensureBinaries } from '../kube/build';
+import { kubernetesBinary } from '../kube/build';
 import { ADMIN_KUBECONFIG, down, up } from '../kube/cluster';
 import { SetupError } from '../processes';
 
@@ -13,7 +13,7 @@ async function main(command: string | undefined, args: string[]): Promise<void> 
   if (command === 'up') return up(say);
   if (command === 'down') return down(say);
   if (command === 'kubectl') {
-    const kubectl = (await ensureBinaries(say)).path('kubectl');
+    const kubectl = kubernetesBinary('kubectl');
     process.exitCode =
       spawnSync(kubectl, ['--kubeconfig', ADMIN_KUBECONFIG, ...args], { stdio: 'inherit' }).status ?? 1;
     return;

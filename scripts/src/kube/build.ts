@@ -38,6 +38,10 @@ export const KUBERNETES_COMMANDS = [
   'kubectl',
 ] as const;
 
+/** Where a Kubernetes command is once built. */
+export const kubernetesBinary = (command: (typeof KUBERNETES_COMMANDS)[number]) =>
+  join(KUBE_DIR, `kubernetes-${KUBERNETES_VERSION}`, command);
+
 export interface Binaries {
   /** Each Kubernetes command by name, then etcd, coredns and pause. */
   readonly path: (name: (typeof KUBERNETES_COMMANDS)[number] | 'etcd' | 'coredns' | 'pause') => string;
@@ -74,7 +78,7 @@ export async function ensureBinaries(progress: Progress): Promise<Binaries> {
  * version published alongside, derived from kubernetes' own go.mod (its `go` and `godebug` lines too).
  */
 async function ensureKubernetes(progress: Progress): Promise<{ bin: string; sources: string }> {
-  const bin = join(KUBE_DIR, `kubernetes-${KUBERNETES_VERSION}`);
+  const bin = dirname(kubernetesBinary('kubectl'));
   const download = await goModDownload(`k8s.io/kubernetes@${KUBERNETES_VERSION}`);
   if (KUBERNETES_COMMANDS.every((command) => existsSync(join(bin, command)))) return { bin, sources: download.Dir };
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../paths';
 import { commandExists, run, SetupError, waitFor } from '../processes';
 import type { Progress } from '../provision';
-import { ensureBinaries, KUBE_DIR, PAUSE_IMAGE, type Binaries } from './build';
+import { ensureBinaries, KUBE_DIR, kubernetesBinary, PAUSE_IMAGE, type Binaries } from './build';
 import { importImage, loadDockerImages } from './images';
 import { createPki, type Pki } from './pki';
 
@@ -82,16 +82,15 @@ export async function up(progress: Progress): Promise<void> {
     apiserverUrl: APISERVER_URL,
     apiserverIps: [NODE_IP, APISERVER_SERVICE_IP, '127.0.0.1'],
   });
-  const kubectl = kubectlFor(binaries);
 
   progress('starting containerd (CRI on, its own root, state and socket)');
   await startContainerd();
   await importImage(CONTAINERD_SOCKET, PAUSE_IMAGE, binaries.path('pause'), join(STATE_DIR, 'images'));
 
   progress('starting etcd and the control plane');
-  await startControlPlane(binaries, pki, kubectl);
+  await startControlPlane(binaries, pki);
   progress('starting the kubelet, kube-proxy and CoreDNS');
-  await startNode(binaries, pki, kubectl);
+  await startNode(binaries, pki);
   await waitFor(
     'the node to be Ready',
     async () =>
@@ -103,7 +102,7 @@ export async function up(progress: Progress): Promise<void> {
   );
   progress(`node ${NODE_NAME} is Ready`);
 
-  await createVolumes(kubectl);
+  await createVolumes();
   progress("installing Istio's CRDs (no istiod: sidecar injection stays off)");
   await kubectl('apply', '--server-side', '-f', binaries.istioCrds);
 
@@ -141,12 +140,12 @@ export async function down(progress: Progress): Promise<void> {
   progress(`removed: the network namespace, ${STATE_DIR}${created.length ? `, ${created.join(', ')}` : ''}`);
 }
 
-type Kubectl = ReturnType<typeof kubectlFor>;
-
 /** kubectl as the administrator; resolves to its output's lines. */
-export function kubectlFor(binaries: Binaries) {
-  return (...args: string[]) => run(binaries.path('kubectl'), ['--kubeconfig', ADMIN_KUBECONFIG, ...args]);
-}
+export const kubectl = (...args: string[]) =>
+  run(kubernetesBinary('kubectl'), ['--kubeconfig', ADMIN_KUBECONFIG, ...args]);
+
+/** Whether `pnpm kube up` has run (and `down` not since). */
+export const isUp = () => existsSync(STATE_DIR);
 
 async function createNetwork() {
   await run('ip', ['netns', 'add', NETNS]);
@@ -234,7 +233,7 @@ state = "${join(dir, 'state')}"
   await waitFor('containerd', () => Promise.resolve(existsSync(CONTAINERD_SOCKET)), 60_000);
 }
 
-async function startControlPlane(binaries: Binaries, pki: Pki, kubectl: Kubectl) {
+async function startControlPlane(binaries: Binaries, pki: Pki) {
   await startDaemon('etcd', binaries.path('etcd'), [
     '--data-dir',
     join(STATE_DIR, 'etcd'),
@@ -293,7 +292,7 @@ async function startControlPlane(binaries: Binaries, pki: Pki, kubectl: Kubectl)
   ]);
 }
 
-async function startNode(binaries: Binaries, pki: Pki, kubectl: Kubectl) {
+async function startNode(binaries: Binaries, pki: Pki) {
   const kubeletDir = join(STATE_DIR, 'kubelet');
   await mkdir(kubeletDir, { recursive: true });
   // The pods' resolv.conf is CoreDNS's; this one is only for pods on the host's DNS (dnsPolicy: Default).
@@ -376,7 +375,7 @@ async function startNode(binaries: Binaries, pki: Pki, kubectl: Kubectl) {
  * The PersistentVolumes of cluster.yaml's `node-disk` StorageClass: folders on the node, open to any user
  * because a hostPath volume is not chowned to the pod's fsGroup.
  */
-async function createVolumes(kubectl: Kubectl) {
+async function createVolumes() {
   const items = [];
   for (let i = 0; i < VOLUMES; i++) {
     const path = join(STATE_DIR, 'volumes', `pv-${i}`);
