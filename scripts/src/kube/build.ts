@@ -57,12 +57,12 @@ export async function ensureBinaries(progress: Progress): Promise<Binaries> {
   );
   requireCommand('gcc', 'The pause image is compiled from C: install gcc and the static C library (build-essential).');
   const kubernetes = await ensureKubernetes(progress);
-  const etcd = await ensureModuleBuild(progress, 'etcd', `go.etcd.io/etcd/server/v3 ${ETCD_VERSION}`, [
-    'go.etcd.io/etcd/server/v3',
-  ]);
-  const coredns = await ensureModuleBuild(progress, 'coredns', `github.com/coredns/coredns ${COREDNS_VERSION}`, [
-    'github.com/coredns/coredns',
-  ]);
+  const etcd = await ensureModuleBuild(progress, 'etcd', `go.etcd.io/etcd/server/v3 ${ETCD_VERSION}`, {
+    package: 'go.etcd.io/etcd/server/v3',
+  });
+  const coredns = await ensureModuleBuild(progress, 'coredns', `github.com/coredns/coredns ${COREDNS_VERSION}`, {
+    main: COREDNS_MAIN,
+  });
   const pause = await ensurePause(progress, kubernetes.sources);
   const istio = await goModDownload(`istio.io/api@${ISTIO_API_VERSION}`);
   return {
@@ -117,24 +117,55 @@ async function ensureKubernetes(progress: Progress): Promise<{ bin: string; sour
   return { bin, sources: download.Dir };
 }
 
-/** A main package from a module that needs no replaces: etcd's server, CoreDNS. Returns the binary. */
-async function ensureModuleBuild(progress: Progress, name: string, requirement: string, packages: string[]) {
+/**
+ * CoreDNS with the plugins the cluster's Corefile uses, as CoreDNS documents custom builds: its own main imports
+ * them and lists their directives in CoreDNS's order. The full build would compile every cloud provider's SDK.
+ */
+const COREDNS_MAIN = `package main
+
+import (
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/coremain"
+
+	_ "github.com/coredns/coredns/plugin/bind"
+	_ "github.com/coredns/coredns/plugin/cache"
+	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/health"
+	_ "github.com/coredns/coredns/plugin/kubernetes"
+	_ "github.com/coredns/coredns/plugin/ready"
+)
+
+func main() {
+	dnsserver.Directives = []string{"bind", "ready", "health", "errors", "cache", "kubernetes"}
+	coremain.Run()
+}
+`;
+
+/** A command from a module that needs no replaces: a main package of the module, or a main of our own. */
+async function ensureModuleBuild(
+  progress: Progress,
+  name: string,
+  requirement: string,
+  source: { package: string } | { main: string },
+) {
   const [, version] = requirement.split(' ');
   const binary = join(KUBE_DIR, `${name}-${version}`, name);
   if (existsSync(binary)) return binary;
   progress(`building ${name} ${version} from its Go module (once, a few minutes)`);
   const goMod = `module eshop.local/${name}\n\ngo 1.24.0\n\nrequire ${requirement}\n`;
-  await goBuild(progress, name, goMod, `${binary}.partial`, ['-ldflags=-s -w', ...packages]);
+  const [target, main] = 'main' in source ? ['.', source.main] : [source.package, undefined];
+  await goBuild(progress, name, goMod, `${binary}.partial`, ['-ldflags=-s -w', target], main);
   await rename(`${binary}.partial`, binary);
   return binary;
 }
 
 /** `go build -o output args` in a generated module; `output` ending in `/` is a folder for several commands. */
-async function goBuild(progress: Progress, name: string, goMod: string, output: string, args: string[]) {
+async function goBuild(progress: Progress, name: string, goMod: string, output: string, args: string[], main?: string) {
   const moduleDir = join(KUBE_DIR, 'modules', name);
   await mkdir(moduleDir, { recursive: true });
   await mkdir(dirname(output), { recursive: true });
   await writeFile(join(moduleDir, 'go.mod'), goMod);
+  if (main) await writeFile(join(moduleDir, 'main.go'), main);
   let compiled = 0;
   await run('go', ['build', '-v', '-trimpath', '-o', output, ...args], {
     cwd: moduleDir,
