@@ -1,6 +1,6 @@
 // The cluster's certificates and kubeconfigs, made with openssl: one CA signs every serving and client
 // certificate; the client certificates' CN and O are the user and groups that RBAC sees.
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../processes';
 
@@ -42,6 +42,7 @@ export async function createPki(
     serviceAccountKey: join(dir, 'sa.key'),
     serviceAccountPub: join(dir, 'sa.pub'),
   };
+  await mkdir(dir, { recursive: true });
   await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '365', '-subj', '/CN=eshop-kube-ca');
   await openssl('genpkey', '-algorithm', 'RSA', '-out', pki.serviceAccountKey);
   await openssl('pkey', '-in', pki.serviceAccountKey, '-pubout', '-out', pki.serviceAccountPub);
