@@ -253,6 +253,8 @@ async function startControlPlane(binaries: Binaries, pki: Pki) {
     `--client-ca-file=${pki.ca}`,
     `--kubelet-client-certificate=${pki.cert('apiserver-kubelet-client')}`,
     `--kubelet-client-key=${pki.key('apiserver-kubelet-client')}`,
+    // The node's name resolves nowhere: logs, exec and port-forward go to its address.
+    '--kubelet-preferred-address-types=InternalIP',
     `--service-account-key-file=${pki.serviceAccountPub}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
@@ -337,6 +339,8 @@ async function startNode(binaries: Binaries, pki: Pki) {
       clientConnection: { kubeconfig: pki.kubeconfig('kube-proxy') },
       hostnameOverride: NODE_NAME,
       clusterCIDR: POD_CIDR,
+      // NodePorts on the node's address only, not on its loopback.
+      nodePortAddresses: ['primary'],
       // Leave the kernel's conntrack table size alone: a network namespace cannot set it.
       conntrack: { maxPerCore: 0 },
     }),
