@@ -126,10 +126,12 @@ export async function up(progress: Progress): Promise<void> {
 }
 
 export async function down(progress: Progress): Promise<void> {
-  // The pods first, while containerd can still stop them; then the daemons, newest first.
-  if (existsSync(join(PID_DIR, 'containerd.pid'))) await stopContainers(progress);
-  for (const daemon of [...DAEMONS].reverse()) await stopDaemon(daemon, progress);
+  // The daemons newest first, the kubelet among them, so that nothing restarts a container; then every
+  // container, by the cgroups the kubelet put them in; then containerd, and the shims it leaves behind.
+  for (const daemon of [...DAEMONS].reverse().filter((d) => d !== 'containerd')) await stopDaemon(daemon, progress);
   await killPodCgroups();
+  await stopDaemon('containerd', progress);
+  await killShims();
   await unmountBelow([STATE_DIR, '/var/lib/kubelet', '/run/containerd/io.containerd', '/run/netns/' + NETNS]);
   if (existsSync(NETNS_PATH)) await run('ip', ['netns', 'delete', NETNS]);
   await run('ip', ['link', 'delete', HOST_VETH]).catch(() => undefined);
@@ -220,6 +222,8 @@ state = "${join(dir, 'state')}"
   # Without CAP_SYS_RESOURCE (as in a container or a VM sandbox) runc cannot lower a container's oom_score_adj
   # below its own, and every sandbox fails with "can't get final child's PID from pipe: EOF".
   restrict_oom_score_adj = true
+  # The pods' network namespaces under the state folder, not in /run/netns beside everyone else's.
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${join(cni, 'net.d')}"
@@ -403,21 +407,13 @@ async function createVolumes() {
   await kubectl('apply', '-f', file);
 }
 
-async function stopContainers(progress: Progress) {
-  const ctr = (...args: string[]) => run('ctr', ['--address', CONTAINERD_SOCKET, '--namespace', 'k8s.io', ...args]);
-  const tasks = await ctr('tasks', 'ls', '-q').catch(() => []);
-  progress(`stopping ${tasks.length} containers`);
-  for (const task of tasks) await ctr('tasks', 'kill', '--signal', 'SIGKILL', task).catch(() => undefined);
-  for (const task of tasks) {
-    await waitFor(
-      `container ${task} to stop`,
-      async () => {
-        await ctr('tasks', 'delete', task);
-        return true;
-      },
-      30_000,
-      500,
-    ).catch(() => undefined);
+/** The runc shims of this cluster's containerd: they outlive it by design, and name its socket. */
+async function killShims() {
+  for (const pid of await readdir('/proc')) {
+    const command = await readFile(join('/proc', pid, 'cmdline'), 'utf8').catch(() => '');
+    if (command.startsWith('/usr/bin/containerd-shim') && command.includes(CONTAINERD_SOCKET)) {
+      process.kill(Number(pid), 'SIGKILL');
+    }
   }
 }
 
