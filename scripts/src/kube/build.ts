@@ -114,6 +114,7 @@ async function ensureKubernetes(progress: Progress): Promise<{ bin: string; sour
     `-ldflags=-s -w ${stamp.join(' ')}`,
     ...KUBERNETES_COMMANDS.map((command) => `k8s.io/kubernetes/cmd/${command}`),
   ]);
+  progress(`  Kubernetes ready in ${bin}`);
   return { bin, sources: download.Dir };
 }
 
@@ -156,6 +157,7 @@ async function ensureModuleBuild(
   const [target, main] = 'main' in source ? ['.', source.main] : [source.package, undefined];
   await goBuild(progress, name, goMod, `${binary}.partial`, ['-ldflags=-s -w', target], main);
   await rename(`${binary}.partial`, binary);
+  progress(`  ${name} ready: ${binary}`);
   return binary;
 }
 
@@ -174,7 +176,6 @@ async function goBuild(progress: Progress, name: string, goMod: string, output: 
       if (++compiled % 200 === 0) progress(`  ${name}: ${compiled} packages built`);
     },
   });
-  progress(`  ${name} ready: ${output}`);
 }
 
 /** The sandbox's init process, from kubernetes' own source, as its release images carry it. */
