@@ -320,6 +320,8 @@ async function startNode(binaries: Binaries, pki: Pki) {
       clusterDomain: 'cluster.local',
       resolvConf: join(kubeletDir, 'resolv.conf'),
       podLogsDir: join(STATE_DIR, 'pod-logs'),
+      // Its default is /usr/libexec/kubernetes/kubelet-plugins/volume/exec, as the controller manager's.
+      volumePluginDir: FLEX_VOLUME_DIR,
       // Images come from Docker, not a registry: a full-ish disk must not make the kubelet delete them.
       imageGCHighThresholdPercent: 100,
       evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%' },
@@ -412,8 +414,17 @@ async function killShims() {
   for (const pid of await readdir('/proc')) {
     const command = await readFile(join('/proc', pid, 'cmdline'), 'utf8').catch(() => '');
     if (command.startsWith('/usr/bin/containerd-shim') && command.includes(CONTAINERD_SOCKET)) {
-      process.kill(Number(pid), 'SIGKILL');
+      killQuietly(Number(pid));
     }
+  }
+}
+
+/** SIGKILL, for a process that may have exited meanwhile. */
+function killQuietly(pid: number) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone already.
   }
 }
 
@@ -435,32 +446,36 @@ async function stopDaemon(daemon: Daemon, progress: Progress) {
   await waitFor(`${daemon} to stop`, () => Promise.resolve(!alive()), 20_000).catch(() => process.kill(pid, 'SIGKILL'));
 }
 
-/** Whatever is left in the pods' cgroups (containerd gone before its containers) is killed, and the cgroups removed. */
+/** Every process in the pods' cgroups is killed, then the cgroups are removed, deepest first. */
 async function killPodCgroups() {
   const root = '/sys/fs/cgroup';
-  const controllers = existsSync(join(root, 'kubepods')) ? [''] : await readdir(root).catch(() => []);
-  for (const controller of controllers) {
-    const top = join(root, controller, 'kubepods');
-    if (!existsSync(top)) continue;
-    for (const dir of (await descendants(top)).reverse()) {
-      const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // Gone already.
-        }
-      }
-      await waitFor(
-        `cgroup ${dir} to empty`,
-        async () => {
-          await rmdir(dir);
-          return true;
-        },
-        10_000,
-      ).catch(() => undefined);
+  // cgroup v2 has one hierarchy; v1 one per controller, each with its own kubepods tree.
+  const hierarchies = existsSync(join(root, 'kubepods')) ? [root] : (await readdir(root)).map((c) => join(root, c));
+  const cgroups: string[] = [];
+  for (const hierarchy of hierarchies) {
+    if (existsSync(join(hierarchy, 'kubepods'))) cgroups.push(...(await descendants(join(hierarchy, 'kubepods'))));
+  }
+  for (const cgroup of cgroups) {
+    for (const pid of (await readFile(join(cgroup, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n')) {
+      if (pid) killQuietly(Number(pid));
     }
   }
+  const left = cgroups.reverse();
+  await waitFor(
+    "the pods' cgroups to empty",
+    async () => {
+      while (
+        left.length > 0 &&
+        (await rmdir(left[0]).then(
+          () => true,
+          () => false,
+        ))
+      )
+        left.shift();
+      return left.length === 0;
+    },
+    30_000,
+  );
 }
 
 async function descendants(dir: string): Promise<string[]> {
