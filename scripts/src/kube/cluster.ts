@@ -126,12 +126,11 @@ export async function up(progress: Progress): Promise<void> {
 }
 
 export async function down(progress: Progress): Promise<void> {
-  // The daemons newest first, the kubelet among them, so that nothing restarts a container; then every
-  // container, by the cgroups the kubelet put them in; then containerd, and the shims it leaves behind.
-  for (const daemon of [...DAEMONS].reverse().filter((d) => d !== 'containerd')) await stopDaemon(daemon, progress);
-  await killPodCgroups();
-  await stopDaemon('containerd', progress);
+  // The daemons newest first, the kubelet first among them so that nothing restarts a container; then the runc
+  // shims containerd leaves behind; then every container's processes, found by the cgroups the kubelet made.
+  for (const daemon of [...DAEMONS].reverse()) await stopDaemon(daemon, progress);
   await killShims();
+  await killPodCgroups();
   await unmountBelow([STATE_DIR, '/var/lib/kubelet', '/run/containerd/io.containerd', '/run/netns/' + NETNS]);
   if (existsSync(NETNS_PATH)) await run('ip', ['netns', 'delete', NETNS]);
   await run('ip', ['link', 'delete', HOST_VETH]).catch(() => undefined);
