@@ -18,7 +18,7 @@ const NETNS_PATH = `/run/netns/${NETNS}`;
 const HOST_VETH = 'eshop-kube0';
 const HOST_IP = '10.245.0.1';
 /** The node's address: the apiserver advertises it, the kubelet reports it, CoreDNS listens on it. */
-export const NODE_IP = '10.245.0.2';
+const NODE_IP = '10.245.0.2';
 const NODE_NAME = 'eshop-node';
 const POD_CIDR = '10.244.0.0/16';
 const NODE_POD_CIDR = '10.244.0.0/24';
@@ -28,7 +28,7 @@ const DNS_SERVICE_IP = '10.96.0.10';
 const APISERVER_URL = `https://${NODE_IP}:6443`;
 
 /** Everything `up` creates beneath the cache; `down` deletes it. */
-export const STATE_DIR = join(KUBE_DIR, 'state');
+const STATE_DIR = join(KUBE_DIR, 'state');
 /** The administrator's kubeconfig: `KUBECONFIG=<this> kubectl ...` from the host. */
 export const ADMIN_KUBECONFIG = join(STATE_DIR, 'pki', 'admin.kubeconfig');
 const LOG_DIR = join(STATE_DIR, 'logs');
@@ -122,12 +122,12 @@ export async function up(progress: Progress): Promise<void> {
       await kubectl('rollout', 'status', '-n', 'eshop', name, '--timeout=15m');
     }
   }
-  progress(`ready: KUBECONFIG=${ADMIN_KUBECONFIG} ${binaries.path('kubectl')} get pods -n eshop`);
+  progress(`ready: \`pnpm kube kubectl get pods -n eshop\`, or KUBECONFIG=${ADMIN_KUBECONFIG} with any kubectl`);
 }
 
 export async function down(progress: Progress): Promise<void> {
-  // The daemons newest first, the kubelet first among them so that nothing restarts a container; then the runc
-  // shims containerd leaves behind; then every container's processes, found by the cgroups the kubelet made.
+  // The daemons newest first (the kubelet before containerd, so that nothing restarts a container); then the
+  // runc shims containerd leaves behind; then every container's processes, found by the kubelet's cgroups.
   for (const daemon of [...DAEMONS].reverse()) await stopDaemon(daemon, progress);
   await killShims();
   await killPodCgroups();
