@@ -1,7 +1,8 @@
+// `pnpm kube build`: the cluster's programs, built once into the cache (`up` builds what is missing too).
 // `pnpm kube up`: a single-node Kubernetes built here, with k8s/ applied and every pod ready.
 // `pnpm kube down`: stops it and removes everything it made. `pnpm kube kubectl <args>`: kubectl against it.
 import { spawnSync } from 'node:child_process';
-import { kubernetesBinary } from '../kube/build';
+import { ensureBinaries, KUBE_DIR, KUBERNETES_VERSION, kubernetesBinary } from '../kube/build';
 import { ADMIN_KUBECONFIG, down, up } from '../kube/cluster';
 import { SetupError } from '../processes';
 
@@ -10,6 +11,10 @@ const say = (message: string) =>
   console.log(`[kube ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 
 async function main(command: string | undefined, args: string[]): Promise<void> {
+  if (command === 'build') {
+    await ensureBinaries(say);
+    return say(`ready: Kubernetes ${KUBERNETES_VERSION}, etcd, CoreDNS and the pause image in ${KUBE_DIR}`);
+  }
   if (command === 'up') return up(say);
   if (command === 'down') return down(say);
   if (command === 'kubectl') {
@@ -18,7 +23,7 @@ async function main(command: string | undefined, args: string[]): Promise<void> 
       spawnSync(kubectl, ['--kubeconfig', ADMIN_KUBECONFIG, ...args], { stdio: 'inherit' }).status ?? 1;
     return;
   }
-  throw new SetupError('usage: pnpm kube up | down | kubectl <args>');
+  throw new SetupError('usage: pnpm kube build | up | down | kubectl <args>');
 }
 
 main(process.argv[2], process.argv.slice(3)).catch((error: unknown) => {
