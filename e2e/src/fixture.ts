@@ -105,8 +105,11 @@ export async function postJson(
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
+/** What the helpers below need of a stack: where each service answers (a native Stack, or compose's). */
+export type Endpoints = Pick<Stack, 'url'>;
+
 export async function checkout(
-  stack: Stack,
+  stack: Endpoints,
   order: Order = ORDER,
   headers: Record<string, string> = {},
 ): Promise<PlacedOrder> {
@@ -116,12 +119,12 @@ export async function checkout(
   return response.body as PlacedOrder;
 }
 
-export function emailsFor(stack: Stack, orderId: string): Promise<SentEmail[]> {
+export function emailsFor(stack: Endpoints, orderId: string): Promise<SentEmail[]> {
   return createNotificationClient(stack.url('notification')).emails({ orderId });
 }
 
 /** Every e-mail notification has sent, by order id (it keeps one per order). */
-export async function emailsByOrder(stack: Stack): Promise<Map<string, SentEmail>> {
+export async function emailsByOrder(stack: Endpoints): Promise<Map<string, SentEmail>> {
   const list = await createNotificationClient(stack.url('notification')).emails({ limit: 1000 });
   assert.ok(list.length < 1000, 'fewer e-mails than one answer of GET /emails can list');
   return new Map(list.map((email) => [email.orderId, email]));
