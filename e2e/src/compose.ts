@@ -64,21 +64,27 @@ export function docker(args: string[], timeoutMs = 60_000): Promise<string> {
   return exec('docker', args, timeoutMs);
 }
 
+export interface ComposeOptions {
+  /** Compose files added to docker-compose.yml (`-f`). */
+  files?: string[];
+  /** Environment files read after .env, whose values win (`--env-file`). */
+  envFiles?: string[];
+}
+
 /** The project of docker-compose.yml (and `files` added to it), run through the compose CLI as its users run it. */
 export class ComposeStack {
-  readonly files: string[];
   readonly jaeger = new JaegerQuery(`http://127.0.0.1:${DOT_ENV.JAEGER_UI_HOST_PORT}`);
+  private readonly options: string[];
 
-  constructor(
-    files: string[] = [],
-    private readonly profiles: string[] = [],
-  ) {
-    this.files = ['docker-compose.yml', ...files, ...BUILD_CA_FILES];
+  constructor({ files = [], envFiles = [] }: ComposeOptions = {}) {
+    this.options = [
+      ...['docker-compose.yml', ...files, ...BUILD_CA_FILES].flatMap((file) => ['-f', file]),
+      ...(envFiles.length > 0 ? ['.env', ...envFiles].flatMap((file) => ['--env-file', file]) : []),
+    ];
   }
 
   compose(args: string[], timeoutMs = 180_000): Promise<string> {
-    const options = [...this.files.flatMap((file) => ['-f', file]), ...this.profiles.flatMap((p) => ['--profile', p])];
-    return exec(CLI[0], [...CLI.slice(1), ...options, ...args], timeoutMs);
+    return exec(CLI[0], [...CLI.slice(1), ...this.options, ...args], timeoutMs);
   }
 
   /** Where a service answers on the host: its port as .env publishes it. */
@@ -142,8 +148,8 @@ function isDone(container: Container): boolean {
  * One compose stack for a test file: up (images built) in `before`, and down with its volumes in `after`, even
  * when a test failed, so that the next file finds the host's ports free.
  */
-export function useCompose(files: string[] = [], profiles: string[] = []): ComposeStack {
-  const stack = new ComposeStack(files, profiles);
+export function useCompose(options: ComposeOptions = {}): ComposeStack {
+  const stack = new ComposeStack(options);
   before(async () => {
     // What an interrupted earlier run may have left.
     await stack.down(true);
