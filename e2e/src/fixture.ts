@@ -199,3 +199,13 @@ export async function traceWithSpans(jaeger: JaegerQuery, traceId: string, minSp
   }
   return spans;
 }
+
+/** The parent of every span but the root is in the trace: nothing between the services is missing. */
+export function assertWhole(spans: { id: string; parentId?: string }[], what: string): void {
+  const ids = new Set(spans.map((span) => span.id));
+  assert.equal(spans.filter((span) => span.parentId === undefined).length, 1, `${what}: one root`);
+  assert.ok(
+    spans.every((span) => span.parentId === undefined || ids.has(span.parentId)),
+    `${what}: every parent present`,
+  );
+}

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
 import { JaegerQuery } from '@eshop/scripts/jaeger';
 import { DOT_ENV, useCompose } from '../src/compose';
-import { checkout, poll, traceWithSpans } from '../src/fixture';
+import { assertWhole, checkout, poll, traceWithSpans } from '../src/fixture';
 
 // The `kafka-pipeline` profile as docs/trace-pipeline.md runs it:
 //   docker compose --env-file .env --env-file trace-pipeline/compose.env up --build
@@ -15,16 +15,6 @@ interface ZipkinSpan {
   id: string;
   parentId?: string;
   localEndpoint?: { serviceName?: string };
-}
-
-/** Every span but the root has its parent in the trace: nothing between the services is missing. */
-function assertWhole(spans: { id: string; parentId?: string }[], what: string): void {
-  const ids = new Set(spans.map((span) => span.id));
-  assert.equal(spans.filter((span) => span.parentId === undefined).length, 1, `${what}: one root`);
-  assert.ok(
-    spans.every((span) => span.parentId === undefined || ids.has(span.parentId)),
-    `${what}: every parent present`,
-  );
 }
 
 describe('docker compose, the kafka-pipeline profile', () => {
