@@ -209,3 +209,28 @@ export function assertWhole(spans: { id: string; parentId?: string }[], what: st
     `${what}: every parent present`,
   );
 }
+
+/**
+ * Waits until every order has its e-mail, then checks there is exactly one each; returns order id → e-mail id.
+ * Order by order, for more orders than one answer of GET /emails lists.
+ */
+export async function eachEmailedOnce(stack: Endpoints, orderIds: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  await poll(
+    `e-mails for all ${orderIds.length} orders`,
+    async () => {
+      for (const orderId of orderIds.filter((id) => !found.has(id))) {
+        const [email] = await emailsFor(stack, orderId);
+        if (email) found.set(orderId, email.emailId);
+      }
+      return found.size;
+    },
+    (size) => size === orderIds.length,
+    120_000,
+    1000,
+  );
+  for (const orderId of orderIds) {
+    assert.equal((await emailsFor(stack, orderId)).length, 1, `e-mails for order ${orderId}`);
+  }
+  return found;
+}

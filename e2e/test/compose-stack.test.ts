@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { SERVICES } from '@eshop/scripts';
 import { CheckoutLoop, type Attempt } from '../src/checkout-loop';
 import { docker, useCompose } from '../src/compose';
-import { checkout, emailsFor, poll, traceWithSpans } from '../src/fixture';
+import { checkout, eachEmailedOnce, emailsFor, poll, traceWithSpans } from '../src/fixture';
 
 // docker-compose.yml as its users run it: `docker compose up --build`, then checkouts on the published ports.
 // One stack for the whole file (built and started once), brought down with its volumes at the end.
@@ -19,31 +19,9 @@ const stack = useCompose();
 /** Every e-mail seen so far: order id → e-mail id. A later test expects each unchanged. */
 const emailed = new Map<string, string>();
 
-/**
- * Waits until every order has its e-mail, then checks there is exactly one each. Order by order: a few hundred
- * checkouts a test, more than one answer of GET /emails lists over the whole file.
- */
-async function eachEmailedOnce(orderIds: string[]): Promise<void> {
-  const missing = new Set(orderIds);
-  await poll(
-    `e-mails for all ${orderIds.length} orders`,
-    async () => {
-      for (const orderId of missing) {
-        const [email] = await emailsFor(stack, orderId);
-        if (email) {
-          emailed.set(orderId, email.emailId);
-          missing.delete(orderId);
-        }
-      }
-      return missing.size;
-    },
-    (left) => left === 0,
-    120_000,
-    1000,
-  );
-  for (const orderId of orderIds) {
-    assert.equal((await emailsFor(stack, orderId)).length, 1, `e-mails for order ${orderId}`);
-  }
+/** Waits for each order's one e-mail, and keeps it for the later tests. */
+async function emailedOnce(orderIds: string[]): Promise<void> {
+  for (const [orderId, emailId] of await eachEmailedOnce(stack, orderIds)) emailed.set(orderId, emailId);
 }
 
 const accepted = (attempts: Attempt[]) => attempts.filter((a) => a.status === 201).map((a) => a.orderId!);
@@ -115,7 +93,7 @@ describe('docker compose up, for real', () => {
       await loop.stop();
     }
     await sample();
-    await eachEmailedOnce(accepted(loop.attempts));
+    await emailedOnce(accepted(loop.attempts));
     assert.equal(accepted(loop.attempts).length, loop.attempts.length, summary(loop.attempts));
 
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
@@ -152,7 +130,7 @@ describe('docker compose up, for real', () => {
       `answers while Kafka was away: ${summary(during)}`,
     );
     const started = Date.now();
-    await eachEmailedOnce(accepted(loop.attempts));
+    await emailedOnce(accepted(loop.attempts));
     t.diagnostic(
       `${loop.attempts.length} checkouts (${during.length} while Kafka was away): ${summary(loop.attempts)}; ` +
         `all e-mailed once, the last ${Date.now() - started} ms after the load stopped`,
@@ -182,7 +160,7 @@ describe('docker compose up, for real', () => {
       await loop.stop();
     }
     const placed = accepted(loop.attempts);
-    await eachEmailedOnce(placed);
+    await emailedOnce(placed);
     t.diagnostic(
       `${loop.attempts.length} checkouts: ${summary(loop.attempts)}; the ${placed.length} accepted e-mailed once`,
     );
@@ -203,6 +181,6 @@ describe('docker compose up, for real', () => {
       );
     }
     const placed = await checkout(stack);
-    await eachEmailedOnce([placed.orderId]);
+    await emailedOnce([placed.orderId]);
   });
 });
