@@ -152,9 +152,19 @@ function isDone(container: Container): boolean {
 export function useCompose(options: ComposeOptions = {}): ComposeStack {
   const stack = new ComposeStack(options);
   before(async () => {
+    await docker(['info']).catch((error: unknown) => {
+      throw new Error('the compose tests need a Docker Engine: bash scripts/docker-engine.sh', { cause: error });
+    });
     // What an interrupted earlier run may have left.
     await stack.down(true);
     await stack.up();
+    await fetch(`${stack.url('eshop')}/healthz`).catch((error: unknown) => {
+      throw new Error(
+        "eshop's published port does not answer: it is on the host's loopback, so run the compose tests in the " +
+          "host's network namespace",
+        { cause: error },
+      );
+    });
   });
   after(async () => {
     await stack.down(true);
