@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SERVICES } from '@eshop/scripts';
 import { CheckoutLoop, type Attempt } from '../src/checkout-loop';
-import { docker, useCompose } from '../src/compose';
+import { useBrowser } from '../src/browser';
+import { docker, DOT_ENV, useCompose } from '../src/compose';
 import { checkout, eachEmailedOnce, emailsFor, poll, traceWithSpans } from '../src/fixture';
 
 // docker-compose.yml as its users run it: `docker compose up --build`, then checkouts on the published ports.
@@ -15,6 +16,7 @@ const SPANS_PER_CHECKOUT = 11;
 const KAFKA_OUTAGE_MS = 15_000;
 
 const stack = useCompose();
+const browser = useBrowser();
 
 /** Every e-mail seen so far: order id → e-mail id. A later test expects each unchanged. */
 const emailed = new Map<string, string>();
@@ -63,6 +65,33 @@ describe('docker compose up, for real', () => {
     assert.equal(more.length, 0);
     assert.equal(email.traceId, placed.traceId, "the ledger's e-mail carries the checkout's trace id");
     emailed.set(placed.orderId, email.emailId);
+  });
+
+  it("shows an order's journey in Chromium: the storefront on eshop's published port, its trace linked to Jaeger", async () => {
+    const watched = await browser.newPage();
+    const { page } = watched;
+    await page.goto(`${stack.url('eshop')}/`);
+    await page.getByLabel('Quantity of Green tea, 100 bags').fill('1');
+    await page.getByLabel('E-mail', { exact: true }).fill('ada@example.com');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
+    await page.locator('li[data-step="email"][data-state="done"]').waitFor({ timeout: 60_000 });
+    await poll(
+      'the waterfall to show all six services',
+      async () =>
+        Promise.all(
+          (await page.locator('#waterfall tr[data-service]').all()).map((row) => row.getAttribute('data-service')),
+        ),
+      (shown) => SERVICES.every((service) => shown.includes(service)),
+    );
+    const traceId = await page.locator('#trace-id').textContent();
+    // Compose's JAEGER_UI_URL: Jaeger's UI where .env publishes it.
+    assert.equal(
+      await page.locator('#trace-id a').getAttribute('href'),
+      `http://localhost:${DOT_ENV.JAEGER_UI_HOST_PORT}/trace/${traceId}`,
+    );
+    watched.assertStayedLocal();
+    await browser.screenshot(page, 'compose-storefront-order.png');
   });
 
   it('runs the services as uid 1000 on a read-only root filesystem', async () => {
