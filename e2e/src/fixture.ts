@@ -106,8 +106,11 @@ export async function postJson(
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
+/** What the helpers below need of a stack: where each service answers (a native Stack, or compose's). */
+export type Endpoints = Pick<Stack, 'url'>;
+
 export async function checkout(
-  stack: Stack,
+  stack: Endpoints,
   order: Order = ORDER,
   headers: Record<string, string> = {},
 ): Promise<PlacedOrder> {
@@ -117,7 +120,7 @@ export async function checkout(
   return response.body as PlacedOrder;
 }
 
-export function emailsFor(stack: Stack, orderId: string): Promise<SentEmail[]> {
+export function emailsFor(stack: Endpoints, orderId: string): Promise<SentEmail[]> {
   return createNotificationClient(stack.url('notification')).emails({ orderId });
 }
 
@@ -133,7 +136,7 @@ export async function theEmail(stack: Stack, orderId: string): Promise<SentEmail
 }
 
 /** Every e-mail notification has sent, by order id (it keeps one per order). */
-export async function emailsByOrder(stack: Stack): Promise<Map<string, SentEmail>> {
+export async function emailsByOrder(stack: Endpoints): Promise<Map<string, SentEmail>> {
   const list = await createNotificationClient(stack.url('notification')).emails({ limit: 1000 });
   assert.ok(list.length < 1000, 'fewer e-mails than one answer of GET /emails can list');
   return new Map(list.map((email) => [email.orderId, email]));
@@ -207,4 +210,39 @@ export async function traceWithSpans(jaeger: JaegerQuery, traceId: string, minSp
     }
   }
   return spans;
+}
+
+/** The parent of every span but the root is in the trace: nothing between the services is missing. */
+export function assertWhole(spans: { id: string; parentId?: string }[], what: string): void {
+  const ids = new Set(spans.map((span) => span.id));
+  assert.equal(spans.filter((span) => span.parentId === undefined).length, 1, `${what}: one root`);
+  assert.ok(
+    spans.every((span) => span.parentId === undefined || ids.has(span.parentId)),
+    `${what}: every parent present`,
+  );
+}
+
+/**
+ * Waits until every order has its e-mail, then checks there is exactly one each; returns order id → e-mail id.
+ * Order by order, for more orders than one answer of GET /emails lists.
+ */
+export async function eachEmailedOnce(stack: Endpoints, orderIds: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  await poll(
+    `e-mails for all ${orderIds.length} orders`,
+    async () => {
+      for (const orderId of orderIds.filter((id) => !found.has(id))) {
+        const [email] = await emailsFor(stack, orderId);
+        if (email) found.set(orderId, email.emailId);
+      }
+      return found.size;
+    },
+    (size) => size === orderIds.length,
+    120_000,
+    1000,
+  );
+  for (const orderId of orderIds) {
+    assert.equal((await emailsFor(stack, orderId)).length, 1, `e-mails for order ${orderId}`);
+  }
+  return found;
 }

@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import {
   CONSUMER_GROUP,
   emailsByOrder,
   emailsFor,
   kafkaOf,
-  ORDER,
   ORDERS_TOPIC,
-  type Order,
   poll,
-  postJson,
   traceWithSpans,
   useStack,
 } from '../src/fixture';
+import { CheckoutLoop, type Attempt } from '../src/checkout-loop';
 
 // Three Kafka nodes (RF 3, min.insync.replicas 2) and two kafka-consumers in one group, as
 // `KAFKA_BROKER_COUNT=3 KAFKA_CONSUMER_INSTANCES=2 pnpm start` runs them. A node or a consumer dies while checkouts
@@ -23,12 +20,6 @@ import {
 
 /** A killed consumer holds its partitions this long; the default 30 s would only slow the test down. */
 const SESSION_TIMEOUT_MS = 10_000;
-/**
- * A checkout every 100 ms: a few hundred in all, so that the stock lasts and one answer of GET /emails lists
- * every e-mail. One unit each, for the same reason.
- */
-const PACE_MS = 100;
-const ONE_UNIT: Order = { email: ORDER.email, items: [{ sku: 'SKU-3', quantity: 1 }] };
 /** How long eshop's producer waits for the broker's answer to one request: its PUBLISH_TIMEOUT_MS default. */
 const REQUEST_TIMEOUT_MS = 3000;
 
@@ -37,58 +28,6 @@ const context = useStack('kafka-cluster', {
   consumerInstances: 2,
   serviceEnv: { 'kafka-consumer': { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) } },
 });
-
-interface Attempt {
-  at: number;
-  status: number;
-  retryAfter: string | null;
-  orderId?: string;
-  traceId?: string;
-}
-
-/** Checkouts one after another until `stop` is aborted: the load that a failure meets. */
-class CheckoutLoop {
-  readonly attempts: Attempt[] = [];
-  private readonly stopping = new AbortController();
-  private readonly running: Promise<void>;
-
-  constructor() {
-    this.running = this.run();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopping.signal.aborted) {
-      const at = Date.now();
-      const response = await postJson(`${context.stack.url('eshop')}/checkout`, ONE_UNIT).catch(() => undefined);
-      const body = (response?.body ?? {}) as { orderId?: string; traceId?: string };
-      this.attempts.push({
-        at,
-        status: response?.status ?? 0,
-        retryAfter: response?.headers.get('retry-after') ?? null,
-        orderId: body.orderId,
-        traceId: body.traceId,
-      });
-      await delay(at + PACE_MS - Date.now());
-    }
-  }
-
-  /** Waits until `count` more checkouts have been answered. */
-  async more(count: number): Promise<void> {
-    const target = this.attempts.length + count;
-    await poll(
-      `${count} more checkouts`,
-      () => this.attempts.length,
-      (length) => length >= target,
-      60_000,
-    );
-  }
-
-  async stop(): Promise<Attempt[]> {
-    this.stopping.abort();
-    await this.running;
-    return this.attempts;
-  }
-}
 
 /**
  * The promise under test: each checkout is answered 201, or 503 with Retry-After (never another 5xx or no answer),
@@ -137,7 +76,7 @@ describe('a Kafka cluster of three nodes and two consumers', () => {
 
   /** Starts the load and, once 20 checkouts are in, does `failure` to the node that leads `partition`. */
   const failLeaderUnderLoad = async (partition: number, failure: (node: number) => Promise<void>) => {
-    const loop = new CheckoutLoop();
+    const loop = new CheckoutLoop(context.stack);
     await loop.more(20);
     const node = await leaderOf(partition);
     const at = Date.now();
@@ -189,7 +128,7 @@ describe('a Kafka cluster of three nodes and two consumers', () => {
   });
 
   it('lets the other consumer take over the partitions of one that was killed', async (t) => {
-    const loop = new CheckoutLoop();
+    const loop = new CheckoutLoop(context.stack);
     await loop.more(20);
     const killedAt = Date.now();
     await context.stack.killService('kafka-consumer', 2);

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { SERVICES } from '@eshop/scripts';
 import type { TraceSpan } from '@eshop/jaeger-query';
 import { useBrowser } from '../src/browser';
-import { checkout, kafkaOf, ORDER, poll, traceWithSpans, useStack, type Order } from '../src/fixture';
+import { assertWhole, checkout, kafkaOf, ORDER, poll, traceWithSpans, useStack, type Order } from '../src/fixture';
 
 /** As in checkout-trace.test.ts: the same trace, whichever way its spans travel. */
 const SPANS_PER_CHECKOUT = 11;
@@ -25,16 +25,6 @@ async function zipkinTrace(traceId: string): Promise<ZipkinSpan[] | undefined> {
   if (response.status === 404) return undefined;
   assert.equal(response.status, 200, `Zipkin answered ${response.status} for trace ${traceId}`);
   return (await response.json()) as ZipkinSpan[];
-}
-
-/** The parent of every span but the root is in the trace: nothing between the services is missing. */
-function assertWhole(spans: { id: string; parentId?: string }[], what: string): void {
-  const ids = new Set(spans.map((span) => span.id));
-  assert.equal(spans.filter((span) => span.parentId === undefined).length, 1, `${what}: one root`);
-  assert.ok(
-    spans.every((span) => span.parentId === undefined || ids.has(span.parentId)),
-    `${what}: every parent present`,
-  );
 }
 
 const ofJaeger = (spans: TraceSpan[]) => spans.map((span) => ({ id: span.spanId, parentId: span.parentSpanId }));

@@ -15,5 +15,6 @@ export const KAFKA_VERSION = '3.9.1';
 /** Jaeger v2.13.0: its Go module carries v1 tags, and v1.76.0 is the commit of v2.13.0. */
 export const JAEGER_MODULE = 'github.com/jaegertracing/jaeger';
 export const JAEGER_MODULE_VERSION = 'v1.76.0';
+export const JAEGER_VERSION = '2.13.0';
 /** Zipkin's server, its Spring Boot `exec` jar from Maven Central: the trace UI of the Kafka trace pipeline. */
 export const ZIPKIN_VERSION = '3.6.1';

@@ -98,6 +98,7 @@ export async function ensureZipkinJar(progress: Progress): Promise<string> {
   return jar;
 }
 
-function requireCommand(command: string, advice: string): void {
+/** Fails with advice when `command` is not on PATH. */
+export function requireCommand(command: string, advice: string): void {
   if (!commandExists(command)) throw new SetupError(`\`${command}\` not found. ${advice}`);
 }
