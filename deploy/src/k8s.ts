@@ -39,6 +39,7 @@ export interface Probe {
 }
 
 export interface PodSpec {
+  terminationGracePeriodSeconds?: number;
   serviceAccountName?: string;
   enableServiceLinks?: boolean;
   securityContext?: { runAsNonRoot?: boolean; fsGroup?: number; seccompProfile?: { type: string } };

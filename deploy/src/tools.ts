@@ -80,6 +80,8 @@ export interface ComposeService {
   healthcheck?: { test?: string[]; disable?: boolean };
   deploy?: { resources?: { limits?: { memory?: string } } };
   restart?: string;
+  /** A Go duration, as compose-go writes it: `1m0s`. */
+  stop_grace_period?: string;
   logging?: { driver?: string };
   expose?: string[];
   ports?: { target: number; published?: string; host_ip?: string }[];

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { dirname } from 'node:path/posix';
+import { LONGEST_STOP_MS } from '@eshop/http';
 import { addressesIn, dataFileEnv, envProblems, namesHost, SERVICES } from '../src/env';
 import { REPO_ROOT } from '../src/run';
 import { bytes, isBelow, JAEGER_BYTES_PER_TRACE, jaegerMaxTraces, listenerHost } from '../src/checks';
@@ -94,6 +95,15 @@ describe('docker-compose.yml', () => {
       assert.ok(Number(service.deploy?.resources?.limits?.memory) > 0, `${name} has no memory limit`);
       assert.equal(service.restart, 'unless-stopped', `${name} restart policy`);
       assert.equal(service.logging?.driver, 'json-file', `${name} logging`);
+    }
+  });
+
+  it('gives each service longer to stop than it takes to drain its requests and flush its spans', () => {
+    for (const name of SERVICES) {
+      const [, minutes = '0', seconds = '0'] =
+        /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(services[name].stop_grace_period ?? '') ?? [];
+      const graceMs = (Number(minutes) * 60 + Number(seconds)) * 1000;
+      assert.ok(graceMs > LONGEST_STOP_MS, `${name}: stop_grace_period ${services[name].stop_grace_period}`);
     }
   });
 

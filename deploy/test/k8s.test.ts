@@ -8,6 +8,7 @@ import { IstioSchemas } from '../src/istio';
 import { find, ISTIO_PORT_NAME, isIstio, isKind, type K8sObject, type Kinds, ofKind, parseObjects } from '../src/k8s';
 import { REPO_ROOT } from '../src/run';
 import { istioApiDir, kubernetesValidate, kustomizeBuild } from '../src/tools';
+import { LONGEST_STOP_MS } from '@eshop/http';
 import { KAFKA_PROBE_TIMEOUT_MS } from '@eshop/kafka';
 import { bytes, isBelow, JAEGER_BYTES_PER_TRACE, jaegerMaxTraces, listenerHost } from '../src/checks';
 
@@ -94,6 +95,13 @@ describe('k8s/ for a cluster with Istio', () => {
       for (const port of service.spec.ports) {
         assert.match(port.name ?? '', ISTIO_PORT_NAME, `Service ${service.metadata.name} port ${port.port}`);
       }
+    }
+  });
+
+  it('gives each service longer to stop than it takes to drain its requests and flush its spans', () => {
+    for (const deployment of all('Deployment').filter(({ metadata }) => SERVICES.includes(metadata.name))) {
+      const grace = podSpec(deployment).terminationGracePeriodSeconds ?? 30;
+      assert.ok(grace * 1000 > LONGEST_STOP_MS, `${deployment.metadata.name}: terminationGracePeriodSeconds ${grace}`);
     }
   });
 

@@ -174,9 +174,12 @@ export async function listen(app: Express, port: number, host = listenHost()): P
 }
 
 /** How long a stopping service lets its requests in flight finish: longer than the slowest checkout. */
-const drainEnv = z.object({ SHUTDOWN_DRAIN_MS: milliseconds(45_000) });
+const DEFAULT_DRAIN_MS = 45_000;
+const drainEnv = z.object({ SHUTDOWN_DRAIN_MS: milliseconds(DEFAULT_DRAIN_MS) });
 /** After the drain, how long the service's resources and the last span export may take before the process exits. */
 const RELEASE_MS = 10_000;
+/** The longest a service takes to stop, with the default drain: compose's and Kubernetes' grace must be longer. */
+export const LONGEST_STOP_MS = DEFAULT_DRAIN_MS + RELEASE_MS;
 
 /**
  * Runs a service's start-up. A failure there (a bad variable, a port in use, an unreachable broker) is one
