@@ -194,7 +194,10 @@ describe('the storefront, in a real browser (Chromium)', () => {
     const pollTrace = await poll(
       "a poll's own trace",
       () => env.jaeger.trace(traceIdOf(polls[0])!),
-      (found) => found.some((span) => span.service === 'eshop' && span.kind === 'server'),
+      // eshop and the browser export on their own schedules: wait for both halves of the trace.
+      (found) =>
+        found.some((span) => span.service === 'eshop' && span.kind === 'server') &&
+        found.some((span) => span.service === STOREFRONT),
     );
     assert.deepEqual(
       pollTrace.filter((span) => span.parentSpanId === undefined).map((span) => `${span.service} ${span.kind}`),
